@@ -1,0 +1,55 @@
+package outbox
+
+import "context"
+
+// Backend delivers messages: SMTP, console, file, memory, null, and the
+// combinators that wrap others. Implementations connect lazily, on first
+// Send, and are safe for concurrent use.
+type Backend interface {
+	// Send delivers e to every recipient in e.To. A nil error comes with
+	// one RecipientResult per recipient, in e.To's order (accepted,
+	// permanent, temporary, throttled or retry_now). A non-nil error fails
+	// the whole transaction: a *SendError carries the upstream's reply and
+	// class; any other error is temporary.
+	Send(ctx context.Context, e *Envelope) ([]RecipientResult, error)
+	// Close releases connections. Send after Close is an error.
+	Close() error
+}
+
+// BackendFunc adapts a function to a Backend with a no-op Close.
+type BackendFunc func(ctx context.Context, e *Envelope) ([]RecipientResult, error)
+
+// Send calls f.
+func (f BackendFunc) Send(ctx context.Context, e *Envelope) ([]RecipientResult, error) {
+	return f(ctx, e)
+}
+
+// Close does nothing.
+func (f BackendFunc) Close() error { return nil }
+
+// Envelope is a message as a backend sees it: the SMTP envelope and the
+// RFC 5322 bytes, which Outbox never changes between attempts.
+type Envelope struct {
+	// ID is the queue id.
+	ID int64
+	// MessageID is the RFC 5322 Message-ID, with angle brackets.
+	MessageID string
+	// From is the envelope sender (MAIL FROM); empty for a bounce.
+	From string
+	// To are the recipients of this attempt (RCPT TO).
+	To []string
+	// Data is the message, CRLF line endings.
+	Data []byte
+	// UTF8 is set when the envelope or the headers need SMTPUTF8.
+	UTF8 bool
+}
+
+// Accepted returns a result accepting every recipient of e, for backends
+// that cannot refuse one (console, file, memory, null).
+func Accepted(e *Envelope, r Reply) []RecipientResult {
+	out := make([]RecipientResult, len(e.To))
+	for i, to := range e.To {
+		out[i] = RecipientResult{Addr: to, Class: ClassAccepted, Reply: r}
+	}
+	return out
+}
