@@ -1,0 +1,240 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrUnavailable wraps a store failure (disk full, database down): nothing
+// was committed and the caller should try again later.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Client enqueues and manages messages. It is what the HTTP API, the SMTP
+// listener, the sendmail command and Go programs use. It is safe for
+// concurrent use.
+type Client struct {
+	store   Store
+	now     func() time.Time
+	notify  func()
+	backend func(name string) bool
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Store is where messages are kept. Required.
+	Store Store
+	// Notify is called after every successful enqueue; pass Engine.Notify
+	// so that an idle engine wakes at once.
+	Notify func()
+	// KnownBackend reports whether a backend name may be chosen per
+	// message. Nil allows only the default (an empty name).
+	KnownBackend func(name string) bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Receipt is the answer to an enqueue.
+type Receipt struct {
+	ID        int64  `json:"id"`
+	MessageID string `json:"message_id"`
+	Status    Status `json:"status"`
+	// Existing is set when an idempotency key matched an earlier message;
+	// ID and MessageID are that message's.
+	Existing bool `json:"-"`
+}
+
+// BatchResult is the result of one item of EnqueueBatch: a receipt or an error.
+type BatchResult struct {
+	Receipt *Receipt
+	Err     error
+}
+
+// NewClient returns a client over cfg.Store.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("outbox: ClientConfig.Store is required")
+	}
+	c := &Client{store: cfg.Store, now: cfg.Now, notify: cfg.Notify, backend: cfg.KnownBackend}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.notify == nil {
+		c.notify = func() {}
+	}
+	if c.backend == nil {
+		c.backend = func(name string) bool { return name == "" }
+	}
+	return c, nil
+}
+
+// Enqueue validates m, renders it and commits it. A nil error means the
+// message is durably stored. Validation errors are *FieldError; store
+// failures wrap ErrUnavailable.
+func (c *Client) Enqueue(ctx context.Context, m *Message) (*Receipt, error) {
+	res, err := c.EnqueueBatch(ctx, []*Message{m})
+	if err != nil {
+		return nil, err
+	}
+	return res[0].Receipt, res[0].Err
+}
+
+// EnqueueBatch enqueues several messages in one commit. Each item gets its
+// own result: invalid items are refused without affecting the valid ones.
+// The error is for the whole batch (the commit failed; nothing was stored).
+func (c *Client) EnqueueBatch(ctx context.Context, msgs []*Message) ([]BatchResult, error) {
+	now := c.now().UTC()
+	results := make([]BatchResult, len(msgs))
+	recs := make([]*Record, 0, len(msgs))
+	idx := make([]int, 0, len(msgs))
+	for i, m := range msgs {
+		rec, err := c.prepare(m, now)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		recs = append(recs, rec)
+		idx = append(idx, i)
+	}
+	if len(recs) == 0 {
+		return results, nil
+	}
+	stored, err := c.store.Enqueue(ctx, recs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	added := false
+	for j, r := range stored {
+		i := idx[j]
+		if r.Err != nil {
+			results[i].Err = r.Err
+			continue
+		}
+		rc := &Receipt{ID: r.ID, MessageID: recs[j].MessageID, Status: StatusQueued, Existing: r.Existing}
+		if r.Existing {
+			if got, err := c.store.Get(ctx, r.ID); err == nil {
+				rc.MessageID, rc.Status = got.MessageID, got.Status
+			}
+		} else {
+			added = true
+		}
+		results[i].Receipt = rc
+	}
+	if added {
+		c.notify()
+	}
+	return results, nil
+}
+
+// prepare validates and renders a message into the record the store keeps.
+func (c *Client) prepare(m *Message, now time.Time) (*Record, error) {
+	if m == nil {
+		return nil, &FieldError{Message: "empty message"}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if !c.backend(m.Backend) {
+		return nil, fieldErrorf("backend", "unknown backend %q", m.Backend)
+	}
+	if !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(now) {
+		return nil, fieldErrorf("expires_at", "%s is in the past", m.ExpiresAt.Format(time.RFC3339))
+	}
+	r, err := Render(m, now)
+	if err != nil {
+		return nil, err
+	}
+	due := now
+	if m.SendAt.After(now) {
+		due = m.SendAt.UTC()
+	}
+	rcpts := make([]Recipient, 0, len(r.Recipients))
+	for _, a := range r.Recipients {
+		rcpts = append(rcpts, Recipient{Addr: a, Status: RecipientPending})
+	}
+	return &Record{
+		MessageID:      r.MessageID,
+		Status:         StatusQueued,
+		From:           r.From,
+		Subject:        r.Subject,
+		Recipients:     rcpts,
+		Priority:       m.Priority,
+		Backend:        m.Backend,
+		Tags:           m.Tags,
+		Metadata:       m.Metadata,
+		IdempotencyKey: m.IdempotencyKey,
+		Size:           len(r.Data),
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		LifetimeStart:  now,
+		SendAt:         m.SendAt.UTC(),
+		ExpiresAt:      m.ExpiresAt.UTC(),
+		NextAttemptAt:  due,
+		Raw:            r.Data,
+	}, nil
+}
+
+// Get returns a message with its recipients and attempt log.
+func (c *Client) Get(ctx context.Context, id int64) (*Record, error) {
+	return wrapStore(c.store.Get(ctx, id))
+}
+
+// List returns a page of messages, newest first.
+func (c *Client) List(ctx context.Context, q ListQuery) (Page, error) {
+	if q.Status != "" && !q.Status.Valid() {
+		_, err := ParseStatus(string(q.Status))
+		return Page{}, &FieldError{Field: "status", Message: err.Error()}
+	}
+	p, err := c.store.List(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return p, nil
+}
+
+// Retry puts a deferred, failed or expired message back in the queue with
+// its attempts and lifetime reset; recipients already sent are not sent
+// again.
+func (c *Client) Retry(ctx context.Context, id int64) (*Record, error) {
+	r, err := wrapStore(c.store.Retry(ctx, id, c.now().UTC()))
+	if err == nil {
+		c.notify()
+	}
+	return r, err
+}
+
+// Cancel stops a queued or deferred message.
+func (c *Client) Cancel(ctx context.Context, id int64) (*Record, error) {
+	return wrapStore(c.store.Cancel(ctx, id, c.now().UTC()))
+}
+
+// Stats returns counts per status and the oldest pending message's age.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	s, err := c.store.Stats(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return s, nil
+}
+
+// Ping checks that the store can commit a write.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.store.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// wrapStore marks unexpected store errors as ErrUnavailable and passes the
+// domain errors (not found, state, expiry) through.
+func wrapStore(r *Record, err error) (*Record, error) {
+	if err == nil {
+		return r, nil
+	}
+	var se *StateError
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPastExpiry) || errors.As(err, &se) {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
