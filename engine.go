@@ -1,0 +1,336 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Engine delivers queued messages: a dispatcher claims due messages by
+// lease in batches as workers free up, and each delivery runs in its own
+// goroutine under a deadline, its outcome committed right after it.
+type Engine struct {
+	cfg      EngineConfig
+	store    Store
+	backends func(name string) (Backend, error)
+	log      *slog.Logger
+
+	wake    chan struct{} // Notify: mail was enqueued
+	slot    chan struct{} // a delivery finished
+	stop    chan struct{} // Stop: no more claims
+	done    chan struct{} // the dispatcher and janitor have returned
+	abort   context.CancelFunc
+	abortCx context.Context // cancelled when Stop's deadline passes
+
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	inflight int
+	loops    sync.WaitGroup
+	work     sync.WaitGroup
+}
+
+// EngineConfig configures an Engine. Zero values take the defaults named
+// on each field.
+type EngineConfig struct {
+	// Store is where messages are claimed from. Required.
+	Store Store
+	// Backends resolves a message's backend name ("" is the default
+	// backend) to a Backend. An error defers the message with that error:
+	// a message is never sent through another backend than the one named.
+	// Required.
+	Backends func(name string) (Backend, error)
+	// Workers is the number of concurrent deliveries (default 8).
+	Workers int
+	// Retry is the retry policy (default DefaultRetryPolicy).
+	Retry RetryPolicy
+	// Timeout bounds one delivery attempt (default 2m).
+	Timeout time.Duration
+	// Lease is how long a claim holds a message before another claimer may
+	// take it (default 5m). It must exceed Timeout.
+	Lease time.Duration
+	// PriorityWeights are the shares of high, normal and low priority in
+	// each claim (default 6:3:1).
+	PriorityWeights [3]int
+	// Poll is the longest the dispatcher sleeps without a notification,
+	// to see mail enqueued by other processes (default 5s).
+	Poll time.Duration
+	// Retention is how long sent, failed, expired and cancelled messages
+	// are kept before they are purged (default 720h); negative disables
+	// purging. Pending mail is never purged.
+	Retention time.Duration
+	// PurgeInterval is the time between purges (default 10m).
+	PurgeInterval time.Duration
+	// Logger receives the engine's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Observe, when set, is called after each outcome is committed, e.g.
+	// to update metrics. It must be quick and safe for concurrent use.
+	Observe func(r *Record, o *Outcome)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Jitter returns a number in [0,1) for backoff jitter (default math/rand/v2).
+	Jitter func() float64
+}
+
+func (c *EngineConfig) setDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	c.Retry = c.Retry.withDefaults()
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if c.Lease <= 0 {
+		c.Lease = max(5*time.Minute, 2*c.Timeout)
+	}
+	if c.Poll <= 0 {
+		c.Poll = 5 * time.Second
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.PurgeInterval <= 0 {
+		c.PurgeInterval = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Jitter == nil {
+		c.Jitter = rand.Float64
+	}
+}
+
+func (c *EngineConfig) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("outbox: EngineConfig.Store is required")
+	case c.Backends == nil:
+		return errors.New("outbox: EngineConfig.Backends is required")
+	case c.Lease <= c.Timeout:
+		return fmt.Errorf("outbox: EngineConfig.Lease (%s) must exceed Timeout (%s)", c.Lease, c.Timeout)
+	}
+	return c.Retry.validate()
+}
+
+// NewEngine returns an engine; Start runs it.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if err := cfg.Retry.validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	abortCx, abort := context.WithCancel(context.Background())
+	return &Engine{
+		cfg:      cfg,
+		store:    cfg.Store,
+		backends: cfg.Backends,
+		log:      cfg.Logger,
+		wake:     make(chan struct{}, 1),
+		slot:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		abort:    abort,
+		abortCx:  abortCx,
+	}, nil
+}
+
+// Notify wakes an idle engine: call it after enqueuing. Client does when
+// given Engine.Notify as its ClientConfig.Notify.
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start begins claiming and delivering. It returns at once.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("outbox: engine already started")
+	}
+	e.started = true
+	e.loops.Add(2)
+	go func() { defer e.loops.Done(); e.dispatch() }()
+	go func() { defer e.loops.Done(); e.janitor() }()
+	go func() { e.loops.Wait(); close(e.done) }()
+	return nil
+}
+
+// Stop stops claiming and waits for in-flight deliveries to finish and
+// commit. When ctx ends first, in-flight deliveries are cancelled and
+// their messages released to the queue without counting an attempt (a
+// message whose upstream had already accepted it may then be sent again,
+// with the same Message-ID). Stop is idempotent.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.started || e.stopped {
+		e.mu.Unlock()
+		return nil
+	}
+	e.stopped = true
+	close(e.stop)
+	e.mu.Unlock()
+
+	<-e.done
+	finished := make(chan struct{})
+	go func() { e.work.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		e.abort()
+		return nil
+	case <-ctx.Done():
+		e.abort()
+		<-finished
+		return fmt.Errorf("outbox: stop: in-flight deliveries cancelled and released: %w", ctx.Err())
+	}
+}
+
+// dispatch claims due messages whenever workers are free, and sleeps until
+// mail is enqueued, a message falls due, a worker frees up or Stop.
+func (e *Engine) dispatch() {
+	ctx := e.abortCx
+	errDelay := 100 * time.Millisecond
+	for {
+		if e.stopping() {
+			return
+		}
+		free := e.free()
+		if free == 0 {
+			select {
+			case <-e.slot:
+				continue
+			case <-e.stop:
+				return
+			}
+		}
+		now := e.cfg.Now().UTC()
+		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free, Weights: e.cfg.PriorityWeights})
+		if err != nil {
+			e.log.Error("claim messages", "err", err)
+			if !e.sleep(errDelay) {
+				return
+			}
+			errDelay = min(2*errDelay, 10*time.Second)
+			continue
+		}
+		errDelay = 100 * time.Millisecond
+		for _, r := range recs {
+			e.begin(r)
+		}
+		if len(recs) == free {
+			continue
+		}
+		wait := e.cfg.Poll
+		if next, ok, err := e.store.NextDue(ctx); err != nil {
+			e.log.Error("next due message", "err", err)
+		} else if ok {
+			wait = min(wait, max(next.Sub(e.cfg.Now()), time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-e.wake:
+		case <-t.C:
+		case <-e.stop:
+			t.Stop()
+			return
+		}
+		t.Stop()
+	}
+}
+
+func (e *Engine) stopping() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits for d or Stop; it reports false on Stop.
+func (e *Engine) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.stop:
+		return false
+	}
+}
+
+func (e *Engine) free() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg.Workers - e.inflight
+}
+
+// begin starts the delivery of a claimed message.
+func (e *Engine) begin(r *Record) {
+	e.mu.Lock()
+	e.inflight++
+	e.mu.Unlock()
+	e.work.Add(1)
+	go func() {
+		defer func() {
+			e.mu.Lock()
+			e.inflight--
+			e.mu.Unlock()
+			e.work.Done()
+			select {
+			case e.slot <- struct{}{}:
+			default:
+			}
+		}()
+		defer func() {
+			if p := recover(); p != nil {
+				e.log.Error("delivery panicked; the lease will return the message", "id", r.ID, "panic", p)
+			}
+		}()
+		e.deliver(r)
+	}()
+}
+
+// janitor purges old final messages every PurgeInterval.
+func (e *Engine) janitor() {
+	if e.cfg.Retention < 0 {
+		return
+	}
+	for {
+		e.purge()
+		if !e.sleep(e.cfg.PurgeInterval) {
+			return
+		}
+	}
+}
+
+func (e *Engine) purge() {
+	const batch = 1000
+	cutoff := e.cfg.Now().UTC().Add(-e.cfg.Retention)
+	total := 0
+	for !e.stopping() {
+		n, err := e.store.Purge(e.abortCx, cutoff, batch)
+		if err != nil {
+			e.log.Error("purge old messages", "err", err)
+			return
+		}
+		total += n
+		if n < batch {
+			break
+		}
+	}
+	if total > 0 {
+		e.log.Info("purged old messages", "count", total, "before", cutoff)
+	}
+}
