@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+// benchRaw is a realistic ~2 KB message.
+func benchRaw() []byte {
+	var b strings.Builder
+	b.WriteString("From: App <app@example.com>\r\nTo: user@example.org\r\nSubject: Your ticket was created\r\n")
+	b.WriteString("Message-ID: <bench@example.com>\r\nDate: Mon, 2 Jan 2006 15:04:05 +0000\r\n")
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	for b.Len() < 2048 {
+		b.WriteString("Thank you for contacting support. We will answer within a day.\r\n")
+	}
+	return []byte(b.String())
+}
+
+// benchRecord returns a message with one or two recipients.
+func benchRecord(raw []byte, i int64, now time.Time) *outbox.Record {
+	rcpts := []outbox.Recipient{{Addr: "user@example.org", Status: outbox.RecipientPending}}
+	if i%2 == 0 {
+		rcpts = append(rcpts, outbox.Recipient{Addr: "copy@example.org", Status: outbox.RecipientPending})
+	}
+	return &outbox.Record{
+		MessageID:  fmt.Sprintf("<%d@example.com>", i),
+		Status:     outbox.StatusQueued,
+		From:       "app@example.com",
+		Subject:    "Your ticket was created",
+		Recipients: rcpts,
+		Tags:       []string{"ticket"},
+		Size:       len(raw),
+		CreatedAt:  now, UpdatedAt: now, LifetimeStart: now, NextAttemptAt: now,
+		Raw: raw,
+	}
+}
+
+func openBench(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func reportRate(b *testing.B, msgs int64) {
+	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkEnqueueSingle enqueues one message per call from one goroutine:
+// every call waits for its own commit.
+func BenchmarkEnqueueSingle(b *testing.B) {
+	s := openBench(b)
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	var i int64
+	for b.Loop() {
+		i++
+		res, err := s.Enqueue(ctx, []*outbox.Record{benchRecord(raw, i, now)})
+		if err != nil || res[0].Err != nil {
+			b.Fatal(err, res)
+		}
+	}
+	reportRate(b, i)
+}
+
+// BenchmarkEnqueueParallel enqueues one message per call from about 20
+// goroutines, as concurrent HTTP clients do: they share commits.
+func BenchmarkEnqueueParallel(b *testing.B) {
+	s := openBench(b)
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	var n atomic.Int64
+	b.SetParallelism(max(1, 20/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			res, err := s.Enqueue(ctx, []*outbox.Record{benchRecord(raw, i, now)})
+			if err != nil || res[0].Err != nil {
+				b.Fatal(err, res)
+			}
+		}
+	})
+	reportRate(b, n.Load())
+}
+
+// BenchmarkEnqueueBatch100 enqueues 100 messages per call.
+func BenchmarkEnqueueBatch100(b *testing.B) {
+	s := openBench(b)
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	var i int64
+	batch := make([]*outbox.Record, 100)
+	for b.Loop() {
+		for j := range batch {
+			i++
+			batch[j] = benchRecord(raw, i, now)
+		}
+		res, err := s.Enqueue(ctx, batch)
+		if err != nil || res[99].Err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, i)
+}
+
+// BenchmarkClaimComplete claims 50 messages at a time and completes them
+// concurrently, as the engine's workers do; the queue is refilled outside
+// the timer.
+func BenchmarkClaimComplete(b *testing.B) {
+	s := openBench(b)
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	var (
+		i, done int64
+		batch   = make([]*outbox.Record, 100)
+	)
+	for b.Loop() {
+		recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(recs) == 0 {
+			b.StopTimer()
+			for range 20 {
+				for j := range batch {
+					i++
+					batch[j] = benchRecord(raw, i, now)
+				}
+				if _, err := s.Enqueue(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, r := range recs {
+			wg.Go(func() {
+				o := outbox.Outcome{ID: r.ID, Lease: r.Lease, Now: now, Status: outbox.StatusSent, Attempts: 1,
+					Attempt: &outbox.Attempt{At: now, Backend: "default", Class: outbox.ClassAccepted}}
+				for _, rc := range r.Recipients {
+					o.Recipients = append(o.Recipients, outbox.Recipient{Addr: rc.Addr, Status: outbox.RecipientSent,
+						Reply: outbox.Reply{Code: 250, Text: "ok"}})
+					o.Attempt.Recipients = append(o.Attempt.Recipients, outbox.RecipientResult{Addr: rc.Addr,
+						Class: outbox.ClassAccepted, Reply: outbox.Reply{Code: 250, Text: "ok"}})
+				}
+				if err := s.Complete(ctx, o); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		done += int64(len(recs))
+	}
+	reportRate(b, done)
+}

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+// Enqueue statements.
+const (
+	selectIdempotent = `SELECT id FROM messages WHERE idempotency_key = ?`
+	insertMessage    = `INSERT INTO messages (
+		id, message_id, status, sender, subject, priority, backend, tags, metadata,
+		idempotency_key, size, attempts, created_at, updated_at, lifetime_start,
+		send_at, expires_at, next_attempt_at, due_at, last_error
+	) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, '')`
+	insertBody      = `INSERT INTO bodies (id, raw) VALUES (?, ?)`
+	insertRecipient = `INSERT INTO recipients (message_id, leg, addr, pos, status)
+		VALUES (?, ?, ?, ?, 'pending')`
+)
+
+// Enqueue inserts recs as queued messages, each with its body and pending
+// recipients, and returns one result per item. An invalid item fails
+// alone; an item whose idempotency key is stored (also earlier in the same
+// call) returns that message's id with Existing set. Unset times default
+// to the creation time (and CreatedAt to now); NextAttemptAt defaults to
+// SendAt.
+func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
+	res := make([]outbox.EnqueueResult, len(recs))
+	if len(recs) == 0 {
+		return res, nil
+	}
+	now := time.Now().UTC()
+	err := s.w.do(ctx, func(t *tx) error {
+		added := 0
+		for i, r := range recs {
+			res[i] = enqueueOne(t, r, now)
+			if res[i].Err == errCareful {
+				return errCareful
+			}
+			if res[i].Err == nil && !res[i].Existing {
+				added++
+			}
+		}
+		t.delta[statusIndex(outbox.StatusQueued)] += int64(added)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	return res, nil
+}
+
+// enqueueOne inserts one message in its own savepoint.
+func enqueueOne(t *tx, r *outbox.Record, now time.Time) outbox.EnqueueResult {
+	if err := validateNew(r); err != nil {
+		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}
+	}
+	if r.IdempotencyKey != "" {
+		var id int64
+		err := t.QueryRowContext(context.Background(), selectIdempotent, r.IdempotencyKey).Scan(&id)
+		if err == nil {
+			return outbox.EnqueueResult{ID: id, Existing: true}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}
+		}
+	}
+	id := t.w.allocID()
+	if !t.careful {
+		// Optimistic: a failing item makes the whole request run again,
+		// carefully.
+		if err := insertNew(t, id, r, now); err != nil {
+			return outbox.EnqueueResult{Err: errCareful}
+		}
+		return outbox.EnqueueResult{ID: id}
+	}
+	if err := t.savepoint("item", func() error { return insertNew(t, id, r, now) }); err != nil {
+		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}
+	}
+	return outbox.EnqueueResult{ID: id}
+}
+
+// validateNew checks what the schema cannot.
+func validateNew(r *outbox.Record) error {
+	switch {
+	case r == nil:
+		return errors.New("nil record")
+	case len(r.Raw) == 0:
+		return errors.New("raw message is empty")
+	case len(r.Recipients) == 0:
+		return errors.New("no recipients")
+	case r.Priority < outbox.PriorityLow || r.Priority > outbox.PriorityHigh:
+		return fmt.Errorf("unknown priority %d", r.Priority)
+	}
+	// A recipient listed twice is refused by the recipients primary key.
+	for _, rc := range r.Recipients {
+		if rc.Addr == "" {
+			return errors.New("empty recipient address")
+		}
+	}
+	return nil
+}
+
+// insertNew writes the message row, its body and its recipients.
+func insertNew(t *tx, id int64, r *outbox.Record, now time.Time) error {
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	updated, lifetime, next := r.UpdatedAt, r.LifetimeStart, r.NextAttemptAt
+	if updated.IsZero() {
+		updated = created
+	}
+	if lifetime.IsZero() {
+		lifetime = created
+	}
+	if next.IsZero() {
+		next = r.SendAt
+	}
+	if next.IsZero() {
+		next = created
+	}
+	tags, err := jsonColumn(r.Tags, len(r.Tags) == 0)
+	if err != nil {
+		return fmt.Errorf("tags: %w", err)
+	}
+	meta, err := jsonColumn(r.Metadata, len(r.Metadata) == 0)
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	err = t.exec(insertMessage, id, r.MessageID, r.From, r.Subject, int64(r.Priority), r.Backend,
+		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
+		nanos(created), nanos(updated), nanos(lifetime),
+		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(next))
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	if err := t.exec(insertBody, id, r.Raw); err != nil {
+		return fmt.Errorf("insert body: %w", err)
+	}
+	for pos, rc := range r.Recipients {
+		if err := t.exec(insertRecipient, id, rc.Leg, rc.Addr, pos); err != nil {
+			return fmt.Errorf("insert recipient %q: %w", rc.Addr, err)
+		}
+	}
+	return nil
+}

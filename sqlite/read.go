@@ -1,0 +1,176 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+// List page sizes.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+)
+
+// Read queries. Each is served by an index (see queryplan_test.go);
+// INDEXED BY turns a lost index into an error rather than a slow scan.
+const (
+	listAll = `SELECT ` + recordColumns + ` FROM messages
+		WHERE id < ? ORDER BY id DESC LIMIT ?`
+	listByStatus = `SELECT ` + recordColumns + ` FROM messages INDEXED BY messages_status
+		WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	selectCounts = `SELECT status, n FROM counts`
+	// The oldest pending message is the first id of each pending status
+	// (ids grow with time), through messages_status.
+	selectOldestPending = `SELECT min(c) FROM (
+		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'queued' ORDER BY id LIMIT 1) AS c
+		UNION ALL
+		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'deferred' ORDER BY id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'sending' ORDER BY id LIMIT 1))`
+	// The earliest due time is the first entry of each priority in
+	// messages_due.
+	selectNextDue = `SELECT min(d) FROM (
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+			AND priority = 1 ORDER BY due_at LIMIT 1) AS d
+		UNION ALL
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+			AND priority = 0 ORDER BY due_at LIMIT 1)
+		UNION ALL
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+			AND priority = -1 ORDER BY due_at LIMIT 1))`
+)
+
+// read runs fn in a read transaction of the read pool: one consistent
+// snapshot, never waiting for the writer.
+func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	t, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	return fn(t)
+}
+
+// Get returns message id with its recipients, attempt log and Raw, or an
+// error wrapping outbox.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (*outbox.Record, error) {
+	var r *outbox.Record
+	err := s.read(ctx, func(q querier) (err error) {
+		r, err = loadRecord(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	return r, nil
+}
+
+// List returns messages newest first, with recipients but without Raw or
+// attempt log. The page size defaults to 50 and is capped at 1000.
+func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, error) {
+	limit := lq.Limit
+	if limit <= 0 {
+		limit = defaultPageSize
+	}
+	limit = min(limit, maxPageSize)
+	before := lq.Before
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	var page outbox.Page
+	err := s.read(ctx, func(q querier) error {
+		// One row more than the page tells whether another page exists.
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		if lq.Status == "" {
+			rows, err = q.QueryContext(ctx, listAll, before, limit+1)
+		} else {
+			rows, err = q.QueryContext(ctx, listByStatus, string(lq.Status), before, limit+1)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				return err
+			}
+			page.Records = append(page.Records, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page.Records) > limit {
+			page.Records = page.Records[:limit]
+			page.Next = page.Records[limit-1].ID
+		}
+		return loadRecipients(ctx, q, page.Records)
+	})
+	if err != nil {
+		return outbox.Page{}, fmt.Errorf("list: %w", err)
+	}
+	return page, nil
+}
+
+// Stats returns the number of messages per status, read from the counters
+// every write keeps, and the oldest pending message's creation time.
+func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
+	st := outbox.Stats{Counts: make(map[outbox.Status]int64, len(outbox.Statuses))}
+	for _, status := range outbox.Statuses {
+		st.Counts[status] = 0
+	}
+	err := s.read(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, selectCounts)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				status string
+				n      int64
+			)
+			if err := rows.Scan(&status, &n); err != nil {
+				return err
+			}
+			st.Counts[outbox.Status(status)] = n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var oldest sql.NullInt64
+		if err := q.QueryRowContext(ctx, selectOldestPending).Scan(&oldest); err != nil {
+			return err
+		}
+		st.OldestPending = fromNullNanos(oldest)
+		return nil
+	})
+	if err != nil {
+		return outbox.Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}
+
+// NextDue returns the earliest due time of a pending message (a lease
+// expiry counts), or ok=false when nothing is pending.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	err := s.read(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, selectNextDue).Scan(&due)
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	return fromNullNanos(due), due.Valid, nil
+}

@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+func TestOpenRecoversSendingMessages(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*outbox.Record
+	for i := range 5 {
+		recs = append(recs, newTestRecord(i, t0))
+	}
+	if _, err := s.Enqueue(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// One message has had an attempt: it comes back deferred.
+	first, err := s.Claim(ctx, outbox.ClaimRequest{Now: t0, Lease: time.Hour, Limit: 1})
+	if err != nil || len(first) != 1 {
+		t.Fatalf("Claim = %v, %v", first, err)
+	}
+	if err := s.Complete(ctx, outbox.Outcome{ID: first[0].ID, Lease: first[0].Lease, Now: t0,
+		Status: outbox.StatusDeferred, NextAttemptAt: t0.Add(time.Minute), Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, outbox.ClaimRequest{Now: t0.Add(time.Minute), Lease: time.Hour, Limit: 3})
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("Claim = %d records, %v; want 3", len(claimed), err)
+	}
+	// The process "dies" with three messages sending under hour-long leases.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	restart := t0.Add(2 * time.Minute)
+	s, err = Open(ctx, Config{Dir: dir, Now: func() time.Time { return restart }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Recovered() != 3 {
+		t.Errorf("Recovered() = %d, want 3", s.Recovered())
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[outbox.Status]int64{outbox.StatusQueued: 4, outbox.StatusDeferred: 1}
+	for _, status := range outbox.Statuses {
+		if st.Counts[status] != want[status] {
+			t.Errorf("Counts = %v, want %v", st.Counts, want)
+			break
+		}
+	}
+	if due, ok, err := s.NextDue(ctx); err != nil || !ok || !due.Equal(t0) {
+		t.Errorf("NextDue = %s %v %v, want %s (queued at enqueue)", due, ok, err, t0)
+	}
+	// Due at once, long before their old leases would have expired.
+	again, err := s.Claim(ctx, outbox.ClaimRequest{Now: restart, Lease: time.Hour, Limit: 10})
+	if err != nil || len(again) != 5 {
+		t.Fatalf("Claim after restart = %d records, %v; want all 5", len(again), err)
+	}
+	for _, old := range claimed {
+		err := s.Complete(ctx, outbox.Outcome{ID: old.ID, Lease: old.Lease, Now: restart, Status: outbox.StatusSent})
+		if !errors.Is(err, outbox.ErrLeaseLost) {
+			t.Errorf("Complete with a dead process's lease = %v, want ErrLeaseLost", err)
+		}
+	}
+}

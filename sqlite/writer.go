@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed is returned by the operations of a closed Store.
+var ErrClosed = errors.New("sqlite store is closed")
+
+// Request states: a caller may abandon a waiting request; the writer runs
+// only those it picks first.
+const (
+	stateWaiting int32 = iota
+	statePicked
+	stateAbandoned
+)
+
+// request is one caller's write: fn runs inside its own savepoint of a
+// group transaction.
+type request struct {
+	fn    func(*tx) error
+	state atomic.Int32
+	err   error
+	done  chan struct{}
+}
+
+// writer owns the only write connection. It runs group commits: it takes
+// the first waiting request, drains every other one already waiting (up to
+// maxGroup), runs them in one transaction, commits once and answers them
+// all. There is no timer: a lone write commits at once.
+type writer struct {
+	conn     *sql.Conn
+	stmts    map[string]*sql.Stmt
+	maxGroup int
+	reqs     chan *request
+
+	mu     sync.RWMutex // held for reading while sending on reqs
+	closed bool
+	done   chan struct{}
+
+	commits atomic.Int64
+
+	// Sequences, owned by the writer goroutine; persisted in meta at the
+	// end of a group when they moved.
+	nextID, nextLease   int64
+	savedID, savedLease int64
+}
+
+// newWriter prepares a writer over conn, reading the sequences.
+func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, error) {
+	w := &writer{
+		conn:     conn,
+		stmts:    make(map[string]*sql.Stmt),
+		maxGroup: maxGroup,
+		reqs:     make(chan *request, maxGroup),
+		done:     make(chan struct{}),
+	}
+	var maxID sql.NullInt64
+	err := conn.QueryRowContext(ctx, `SELECT
+		(SELECT value FROM meta WHERE key = 'next_id'),
+		(SELECT value FROM meta WHERE key = 'next_lease'),
+		(SELECT max(id) FROM messages)`).Scan(&w.nextID, &w.nextLease, &maxID)
+	if err != nil {
+		return nil, fmt.Errorf("read sequences: %w", err)
+	}
+	// Ids are never reused, even if meta lagged behind.
+	if maxID.Valid && maxID.Int64 >= w.nextID {
+		w.nextID = maxID.Int64 + 1
+	}
+	w.savedID, w.savedLease = w.nextID, w.nextLease
+	return w, nil
+}
+
+// start runs the writer goroutine.
+func (w *writer) start() { go w.loop() }
+
+// do submits fn and waits for the commit of its group. A caller whose ctx
+// ends before the writer picks its request returns ctx.Err() and the
+// request is skipped; once picked, it runs to the end.
+func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{fn: fn, done: make(chan struct{})}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case w.reqs <- r:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(stateWaiting, stateAbandoned) {
+			return ctx.Err()
+		}
+		<-r.done
+		return r.err
+	}
+}
+
+// close stops taking requests, runs those already submitted and waits for
+// the writer goroutine to end. It is idempotent.
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.reqs)
+	}
+	w.mu.Unlock()
+	<-w.done
+}
+
+// loop is the writer goroutine.
+func (w *writer) loop() {
+	defer close(w.done)
+	group := make([]*request, 0, w.maxGroup)
+	for first := range w.reqs {
+		group = append(group[:0], first)
+	drain:
+		for len(group) < w.maxGroup {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		w.runGroup(group)
+		clear(group)
+	}
+	for _, st := range w.stmts {
+		st.Close()
+	}
+}
+
+// runGroup runs the picked requests of a group in one transaction and
+// answers them.
+func (w *writer) runGroup(group []*request) {
+	picked := group[:0]
+	for _, r := range group {
+		if r.state.CompareAndSwap(stateWaiting, statePicked) {
+			picked = append(picked, r)
+		}
+	}
+	if len(picked) == 0 {
+		return
+	}
+	if err := w.runTx(picked); err != nil {
+		for _, r := range picked {
+			r.err = err
+		}
+	}
+	for _, r := range picked {
+		close(r.done)
+	}
+}
+
+// runTx runs the requests in one transaction; each request's error is set
+// on it. The error returned is for the whole group: nothing was stored.
+func (w *writer) runTx(reqs []*request) error {
+	t := &tx{w: w}
+	if err := t.exec("BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	var total counts
+	for _, r := range reqs {
+		err := w.runRequest(t, r)
+		if errors.Is(err, errAbort) {
+			w.rollback()
+			return err
+		}
+		r.err = err
+		if err == nil {
+			total.add(t.delta)
+		}
+	}
+	if err := w.finish(t, total); err != nil {
+		w.rollback()
+		return err
+	}
+	if err := t.exec("COMMIT"); err != nil {
+		w.rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
+	w.commits.Add(1)
+	w.savedID, w.savedLease = w.nextID, w.nextLease
+	return nil
+}
+
+// runRequest runs one request in its savepoint. A request that returns
+// errCareful is rolled back and run again with tx.careful set.
+func (w *writer) runRequest(t *tx, r *request) error {
+	t.delta, t.careful = counts{}, false
+	err := t.savepoint("request", func() error { return r.fn(t) })
+	if errors.Is(err, errCareful) {
+		t.delta, t.careful = counts{}, true
+		err = t.savepoint("request", func() error { return r.fn(t) })
+	}
+	return err
+}
+
+// finish writes the group's counter changes and the moved sequences.
+func (w *writer) finish(t *tx, total counts) error {
+	for i, n := range total {
+		if n == 0 {
+			continue
+		}
+		if err := t.exec(`UPDATE counts SET n = n + ? WHERE status = ?`, n, string(statusAt(i))); err != nil {
+			return fmt.Errorf("update counts: %w", err)
+		}
+	}
+	if w.nextID != w.savedID {
+		if err := t.exec(`UPDATE meta SET value = ? WHERE key = 'next_id'`, w.nextID); err != nil {
+			return fmt.Errorf("save id sequence: %w", err)
+		}
+	}
+	if w.nextLease != w.savedLease {
+		if err := t.exec(`UPDATE meta SET value = ? WHERE key = 'next_lease'`, w.nextLease); err != nil {
+			return fmt.Errorf("save lease sequence: %w", err)
+		}
+	}
+	return nil
+}
+
+// rollback abandons the open transaction after a failure. Its own error
+// adds nothing: SQLite may already have rolled back.
+func (w *writer) rollback() {
+	w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+// stmt returns the prepared statement for query on the write connection,
+// preparing it on first use.
+func (w *writer) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// allocID returns a new message id.
+func (w *writer) allocID() int64 {
+	id := w.nextID
+	w.nextID++
+	return id
+}
+
+// allocLease returns a new lease token, never handed out before.
+func (w *writer) allocLease() int64 {
+	l := w.nextLease
+	w.nextLease++
+	return l
+}

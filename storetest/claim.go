@@ -1,0 +1,217 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+// testConcurrentClaim: claimers racing over the same due messages never
+// get the same one, and together get them all.
+func testConcurrentClaim(t *testing.T, open Open) {
+	s := open(t)
+	const total, claimers = 500, 8
+	var recs []*outbox.Record
+	for i := range total {
+		recs = append(recs, newRecord(i, at(0)))
+	}
+	want := enqueue(t, s, recs...)
+
+	var (
+		mu     sync.Mutex
+		got    = make(map[int64]int64) // id → lease
+		leases = make(map[int64]bool)
+		wg     sync.WaitGroup
+	)
+	for c := range claimers {
+		wg.Go(func() {
+			for {
+				recs, err := s.Claim(context.Background(), outbox.ClaimRequest{Now: at(time.Second), Lease: lease, Limit: 3 + c})
+				if err != nil {
+					t.Errorf("claimer %d: %v", c, err)
+					return
+				}
+				if len(recs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, r := range recs {
+					if prev, dup := got[r.ID]; dup {
+						t.Errorf("message %d claimed twice (leases %d and %d)", r.ID, prev, r.Lease)
+					}
+					if leases[r.Lease] {
+						t.Errorf("lease %d handed out twice", r.Lease)
+					}
+					got[r.ID], leases[r.Lease] = r.Lease, true
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range want {
+		if _, ok := got[id]; !ok {
+			t.Errorf("message %d was never claimed", id)
+		}
+	}
+	if len(got) != total {
+		t.Errorf("claimed %d messages, want %d", len(got), total)
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSending: total})
+}
+
+// testLeaseExpiry: a message whose lease expired is claimed again with a
+// new lease; the old lease can no longer complete it.
+func testLeaseExpiry(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	id := enqueue(t, s, newRecord(1, at(0)))[0]
+	first := claimOnly(t, s, at(0), id)
+	if first.Lease == 0 {
+		t.Error("claim returned no lease")
+	}
+	sameRaw(t, "claimed", first.Raw, rawFor(1))
+	if got := claim(t, s, at(30*time.Second), 10); len(got) != 0 {
+		t.Fatalf("claim during the lease returned %v", ids(got))
+	}
+	if due, ok, err := s.NextDue(ctx); err != nil || !ok || !due.Equal(at(lease)) {
+		t.Errorf("NextDue while sending = %s, %v, %v; want the lease expiry %s", due, ok, err, at(lease))
+	}
+	second := claimOnly(t, s, at(61*time.Second), id)
+	if second.Lease == first.Lease {
+		t.Fatalf("claim after expiry reused lease %d", first.Lease)
+	}
+	old := outbox.Outcome{ID: id, Lease: first.Lease, Now: at(62 * time.Second), Status: outbox.StatusSent,
+		Recipients: []outbox.Recipient{{Addr: "user1@example.org", Status: outbox.RecipientSent}}}
+	if err := s.Complete(ctx, old); !errors.Is(err, outbox.ErrLeaseLost) {
+		t.Fatalf("Complete with the expired lease: %v, want ErrLeaseLost", err)
+	}
+	if r := get(t, s, id); r.Status != outbox.StatusSending || r.Recipients[0].Status != outbox.RecipientPending {
+		t.Fatalf("a refused outcome changed the message: %s, %+v", r.Status, r.Recipients)
+	}
+	cur := old
+	cur.Lease = second.Lease
+	if err := s.Complete(ctx, cur); err != nil {
+		t.Fatalf("Complete with the current lease: %v", err)
+	}
+	if r := get(t, s, id); r.Status != outbox.StatusSent {
+		t.Errorf("status = %s, want sent", r.Status)
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSent: 1})
+}
+
+// countByPriority counts claimed records per priority.
+func countByPriority(recs []*outbox.Record) map[outbox.Priority]int {
+	m := make(map[outbox.Priority]int)
+	for _, r := range recs {
+		m[r.Priority]++
+	}
+	return m
+}
+
+// testPriorityShares: a claim is split 6:3:1 by default; an unused share
+// passes down; a lone priority takes the whole claim.
+func testPriorityShares(t *testing.T, open Open) {
+	fill := func(s outbox.Store, counts map[outbox.Priority]int) {
+		var recs []*outbox.Record
+		n := 0
+		for p, c := range counts {
+			for range c {
+				n++
+				r := newRecord(n, at(0))
+				r.Priority = p
+				recs = append(recs, r)
+			}
+		}
+		enqueue(t, s, recs...)
+	}
+	H, N, L := outbox.PriorityHigh, outbox.PriorityNormal, outbox.PriorityLow
+	cases := []struct {
+		name  string
+		have  map[outbox.Priority]int
+		limit int
+		want  map[outbox.Priority]int
+	}{
+		{"all busy", map[outbox.Priority]int{H: 20, N: 20, L: 20}, 10, map[outbox.Priority]int{H: 6, N: 3, L: 1}},
+		{"no high", map[outbox.Priority]int{N: 20, L: 20}, 10, map[outbox.Priority]int{N: 9, L: 1}},
+		{"only low", map[outbox.Priority]int{L: 20}, 10, map[outbox.Priority]int{L: 10}},
+		{"few high", map[outbox.Priority]int{H: 2, N: 20, L: 20}, 10, map[outbox.Priority]int{H: 2, N: 7, L: 1}},
+		{"few of each", map[outbox.Priority]int{H: 1, N: 1, L: 20}, 10, map[outbox.Priority]int{H: 1, N: 1, L: 8}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			fill(s, tc.have)
+			got := countByPriority(claim(t, s, at(time.Second), tc.limit))
+			for _, p := range outbox.Priorities {
+				if got[p] != tc.want[p] {
+					t.Errorf("claimed %v, want %v", got, tc.want)
+					break
+				}
+			}
+		})
+	}
+	t.Run("custom weights", func(t *testing.T) {
+		s := open(t)
+		fill(s, map[outbox.Priority]int{H: 20, N: 20, L: 20})
+		recs, err := s.Claim(context.Background(), outbox.ClaimRequest{Now: at(time.Second), Lease: lease, Limit: 10, Weights: [3]int{1, 1, 8}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := outbox.ClaimShares(10, [3]int{1, 1, 8})
+		got := countByPriority(recs)
+		if got[H] != want[0] || got[N] != want[1] || got[L] != want[2] {
+			t.Errorf("claimed %v, want high %d normal %d low %d", got, want[0], want[1], want[2])
+		}
+	})
+}
+
+// testFIFO: within a priority, messages are claimed by due time, then id.
+func testFIFO(t *testing.T, open Open) {
+	s := open(t)
+	dues := []time.Duration{-time.Minute, -3 * time.Minute, -2 * time.Minute, -5 * time.Minute, -5 * time.Minute}
+	var recs []*outbox.Record
+	for i, d := range dues {
+		r := newRecord(i, at(-10*time.Minute))
+		r.NextAttemptAt = at(d)
+		recs = append(recs, r)
+	}
+	id := enqueue(t, s, recs...)
+	want := []int64{id[3], id[4], id[1], id[2], id[0]}
+	var got []int64
+	for range want {
+		got = append(got, ids(claim(t, s, at(0), 1))...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("claim order %v, want %v (by due time, then id)", got, want)
+	}
+}
+
+// testNotDue: messages due later (send_at, a deferred retry) are left
+// alone until their time.
+func testNotDue(t *testing.T, open Open) {
+	s := open(t)
+	later := newRecord(1, at(0))
+	later.SendAt, later.NextAttemptAt = at(time.Hour), at(time.Hour)
+	now := newRecord(2, at(0))
+	id := enqueue(t, s, later, now)
+	got := claim(t, s, at(time.Minute), 10)
+	if !slices.Equal(ids(got), []int64{id[1]}) {
+		t.Fatalf("claim before send_at = %v, want only %d", ids(got), id[1])
+	}
+	if err := s.Complete(context.Background(), outbox.Outcome{ID: id[1], Lease: got[0].Lease, Now: at(time.Minute),
+		Status: outbox.StatusSent}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(claim(t, s, at(time.Hour-time.Millisecond), 10)); len(got) != 0 {
+		t.Errorf("claim just before send_at = %v, want none", got)
+	}
+	if got := ids(claim(t, s, at(time.Hour), 10)); !slices.Equal(got, []int64{id[0]}) {
+		t.Errorf("claim at send_at = %v, want %d", got, id[0])
+	}
+}
