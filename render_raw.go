@@ -1,0 +1,161 @@
+package outbox
+
+import (
+	"bytes"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// renderRaw renders a raw message. The bytes are kept as they are, with
+// two exceptions:
+//
+//   - a bare LF (one not preceded by CR) becomes CRLF, in the header and
+//     the body alike, because SMTP requires CRLF line endings and many
+//     programs (sendmail callers, scripts) write LF; existing CRLFs and
+//     every other byte are kept;
+//   - when the header has no Message-ID field, "Message-ID: <id>" is
+//     added at the top (m.MessageID, or a new id on the envelope sender's
+//     domain, else the From field's); when it has no Date field,
+//     "Date: <now>" is added at the top.
+//
+// Rendered.MessageID is the message's own Message-ID when it has one,
+// and Rendered.Subject its Subject field, RFC 2047-decoded.
+func renderRaw(m *Message, now time.Time) (*Rendered, error) {
+	if len(m.Raw) == 0 {
+		return nil, fieldErrorf("raw", "empty message")
+	}
+	h := scanRawHeader(m.Raw)
+	r := &Rendered{
+		From:       m.From.Addr,
+		Recipients: envelopeRecipients(m.To),
+		Subject:    decodeHeaderText(h.subject),
+		MessageID:  h.messageID,
+	}
+	if !h.hasMessageID {
+		r.MessageID = m.MessageID
+		if r.MessageID == "" {
+			r.MessageID = newMessageID(rawDomain(m, h.from), now)
+		}
+	}
+
+	bareLF := 0
+	for i, c := range m.Raw {
+		if c == '\n' && (i == 0 || m.Raw[i-1] != '\r') {
+			bareLF++
+		}
+	}
+	out := make([]byte, 0, len(m.Raw)+bareLF+len(r.MessageID)+64)
+	if !h.hasDate {
+		out = append(out, "Date: "...)
+		out = now.AppendFormat(out, time.RFC1123Z)
+		out = append(out, "\r\n"...)
+	}
+	if !h.hasMessageID {
+		out = append(out, "Message-ID: "...)
+		out = append(out, r.MessageID...)
+		out = append(out, "\r\n"...)
+	}
+	if bareLF == 0 {
+		out = append(out, m.Raw...)
+	} else {
+		start := 0
+		for i, c := range m.Raw {
+			if c == '\n' && (i == 0 || m.Raw[i-1] != '\r') {
+				out = append(out, m.Raw[start:i]...)
+				out = append(out, '\r', '\n')
+				start = i + 1
+			}
+		}
+		out = append(out, m.Raw[start:]...)
+	}
+	r.Data = out
+	return r, nil
+}
+
+// rawHeader holds what renderRaw needs from a raw message's header.
+type rawHeader struct {
+	hasMessageID, hasDate, hasSubject, hasFrom bool
+	// messageID, subject and from are the first such fields' values,
+	// unfolded and trimmed.
+	messageID, subject, from string
+}
+
+// scanRawHeader reads the header block of raw (up to the first empty line
+// or the end), unfolding the values it keeps as net/textproto does. Lines
+// that are not fields are skipped: Validate refuses such messages.
+func scanRawHeader(raw []byte) rawHeader {
+	var h rawHeader
+	var cur *string // the kept field being unfolded
+	for len(raw) > 0 {
+		line := raw
+		next := len(raw)
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, next = raw[:i], i+1
+		}
+		raw = raw[next:]
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break // end of the header
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if cur != nil {
+				if v := strings.Trim(string(line), " \t"); v != "" {
+					*cur += " " + v
+				}
+			}
+			continue
+		}
+		cur = nil
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		name := string(bytes.TrimRight(line[:colon], " \t"))
+		value := strings.Trim(string(line[colon+1:]), " \t")
+		switch {
+		case strings.EqualFold(name, "Message-ID"):
+			if !h.hasMessageID {
+				h.hasMessageID, h.messageID, cur = true, value, &h.messageID
+			}
+		case strings.EqualFold(name, "Date"):
+			h.hasDate = true
+		case strings.EqualFold(name, "Subject"):
+			if !h.hasSubject {
+				h.hasSubject, h.subject, cur = true, value, &h.subject
+			}
+		case strings.EqualFold(name, "From"):
+			if !h.hasFrom {
+				h.hasFrom, h.from, cur = true, value, &h.from
+			}
+		}
+	}
+	return h
+}
+
+// rawDomain returns the domain for a new Message-ID of a raw message: the
+// envelope sender's, else the From field's first address's, else "".
+func rawDomain(m *Message, from string) string {
+	if m.From.Addr != "" {
+		return m.From.Domain()
+	}
+	if list, err := mail.ParseAddressList(from); err == nil && len(list) > 0 {
+		a := Address{Addr: list[0].Address}
+		return a.Domain()
+	}
+	return ""
+}
+
+// decodeHeaderText decodes RFC 2047 encoded-words in s; when that fails
+// (an unknown charset, a malformed word) it returns s as it is.
+func decodeHeaderText(s string) string {
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	d, err := new(mime.WordDecoder).DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return d
+}
