@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envVar is an environment variable that overrides a config key.
+type envVar struct {
+	// Name is the variable, e.g. OUTBOX_WORKERS.
+	Name string
+	// Key is the config key it overrides, e.g. workers.
+	Key string
+	// apply parses the value into c.
+	apply func(c *Config, v string) error
+}
+
+// envVars is the fixed list of environment variables read by serve, after
+// the config file and before the flags. No other variable is read:
+// OUTBOX_TEST_POSTGRES_URL and the like are ignored. An empty value counts
+// as unset. (OUTBOX_CONFIG, the config file's path, is read by serve
+// itself; OUTBOX_URL and OUTBOX_TOKEN are for the client commands.)
+func envVars() []envVar {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	dur := func(dst func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return err
+			}
+			*dst(c) = d
+			return nil
+		}
+	}
+	num := func(dst func(*Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid integer %q", v)
+			}
+			*dst(c) = n
+			return nil
+		}
+	}
+	return []envVar{
+		{"OUTBOX_DATA_DIR", "data_dir", str(func(c *Config) *string { return &c.DataDir })},
+		{"OUTBOX_HTTP_ADDR", "http_addr", str(func(c *Config) *string { return &c.HTTPAddr })},
+		{"OUTBOX_BACKEND", "backend", str(func(c *Config) *string { return &c.Backend })},
+		{"OUTBOX_WORKERS", "workers", num(func(c *Config) *int { return &c.Workers })},
+		{"OUTBOX_API_TOKENS", "api_tokens", func(c *Config, v string) error {
+			c.APITokens = splitList(v)
+			return nil
+		}},
+		{"OUTBOX_RETENTION", "retention", dur(func(c *Config) *time.Duration { return &c.Retention })},
+		{"OUTBOX_RETRY_MIN_DELAY", "retry.min_delay", dur(func(c *Config) *time.Duration { return &c.Retry.MinDelay })},
+		{"OUTBOX_RETRY_MAX_DELAY", "retry.max_delay", dur(func(c *Config) *time.Duration { return &c.Retry.MaxDelay })},
+		{"OUTBOX_RETRY_MAX_ATTEMPTS", "retry.max_attempts", num(func(c *Config) *int { return &c.Retry.MaxAttempts })},
+		{"OUTBOX_RETRY_MAX_LIFETIME", "retry.max_lifetime", dur(func(c *Config) *time.Duration { return &c.Retry.MaxLifetime })},
+		{"OUTBOX_DELIVERY_TIMEOUT", "delivery.timeout", dur(func(c *Config) *time.Duration { return &c.Delivery.Timeout })},
+		{"OUTBOX_MAX_MESSAGE_SIZE", "max_message_size", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("invalid integer %q (bytes)", v)
+			}
+			c.MaxMessageSize = n
+			return nil
+		}},
+		{"OUTBOX_LOG_LEVEL", "log_level", func(c *Config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%q is not debug, info, warn or error", v)
+			}
+			return nil
+		}},
+		{"OUTBOX_LOG_FORMAT", "log_format", str(func(c *Config) *string { return &c.LogFormat })},
+		{"OUTBOX_HOSTNAME", "hostname", str(func(c *Config) *string { return &c.Hostname })},
+	}
+}
+
+// applyEnv applies the variables of envVars that are set. Errors name the
+// variable.
+func applyEnv(c *Config, getenv func(string) string) error {
+	for _, e := range envVars() {
+		v := getenv(e.Name)
+		if v == "" {
+			continue
+		}
+		if err := e.apply(c, v); err != nil {
+			return fmt.Errorf("%s (%s): %w", e.Name, e.Key, err)
+		}
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// loadConfig builds the configuration from the defaults, the file at path
+// (none when empty) and the environment. The caller applies flags, then
+// validate.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	if path != "" {
+		if err := loadFile(path, &c); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := applyEnv(&c, getenv); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// fileConfig is the TOML file's shape. Every field is a pointer so that
+// only the keys present in the file override the layer below.
+type fileConfig struct {
+	DataDir        *string   `toml:"data_dir"`
+	HTTPAddr       *string   `toml:"http_addr"`
+	Backend        *string   `toml:"backend"`
+	Workers        *int      `toml:"workers"`
+	APITokens      *[]string `toml:"api_tokens"`
+	MaxMessageSize *int64    `toml:"max_message_size"`
+	Retention      *string   `toml:"retention"`
+	Hostname       *string   `toml:"hostname"`
+	LogLevel       *string   `toml:"log_level"`
+	LogFormat      *string   `toml:"log_format"`
+	Retry          struct {
+		MinDelay    *string `toml:"min_delay"`
+		MaxDelay    *string `toml:"max_delay"`
+		MaxAttempts *int    `toml:"max_attempts"`
+		MaxLifetime *string `toml:"max_lifetime"`
+	} `toml:"retry"`
+	Delivery struct {
+		Timeout *string `toml:"timeout"`
+		Lease   *string `toml:"lease"`
+	} `toml:"delivery"`
+}
+
+// loadFile applies the TOML file at path onto c. Unknown keys are errors
+// naming the key and the file, so that a typo is never silently ignored.
+func loadFile(path string, c *Config) error {
+	var f fileConfig
+	md, err := toml.DecodeFile(path, &f)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("config file %s does not exist", path)
+		}
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if names := unknownKeys(md.Undecoded()); len(names) > 0 {
+		if len(names) == 1 {
+			return fmt.Errorf("unknown config key %s in %s", names[0], path)
+		}
+		return fmt.Errorf("unknown config keys %s in %s", strings.Join(names, ", "), path)
+	}
+	set(&c.DataDir, f.DataDir)
+	set(&c.HTTPAddr, f.HTTPAddr)
+	set(&c.Backend, f.Backend)
+	set(&c.Workers, f.Workers)
+	set(&c.APITokens, f.APITokens)
+	set(&c.MaxMessageSize, f.MaxMessageSize)
+	set(&c.Hostname, f.Hostname)
+	set(&c.LogFormat, f.LogFormat)
+	set(&c.Retry.MaxAttempts, f.Retry.MaxAttempts)
+	if f.LogLevel != nil {
+		if err := c.LogLevel.UnmarshalText([]byte(*f.LogLevel)); err != nil {
+			return fmt.Errorf("%s: log_level: %q is not debug, info, warn or error", path, *f.LogLevel)
+		}
+	}
+	durations := []struct {
+		key string
+		dst *time.Duration
+		src *string
+	}{
+		{"retention", &c.Retention, f.Retention},
+		{"retry.min_delay", &c.Retry.MinDelay, f.Retry.MinDelay},
+		{"retry.max_delay", &c.Retry.MaxDelay, f.Retry.MaxDelay},
+		{"retry.max_lifetime", &c.Retry.MaxLifetime, f.Retry.MaxLifetime},
+		{"delivery.timeout", &c.Delivery.Timeout, f.Delivery.Timeout},
+		{"delivery.lease", &c.Delivery.Lease, f.Delivery.Lease},
+	}
+	for _, d := range durations {
+		if d.src == nil {
+			continue
+		}
+		v, err := parseDuration(*d.src)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", path, d.key, err)
+		}
+		*d.dst = v
+	}
+	return nil
+}
+
+// unknownKeys quotes the undecoded keys, leaving out those under an
+// unknown table (the table is named instead).
+func unknownKeys(keys []toml.Key) []string {
+	unknown := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		unknown[k.String()] = true
+	}
+	var names []string
+	for _, k := range keys {
+		parent := false
+		for i := 1; i < len(k); i++ {
+			parent = parent || unknown[k[:i].String()]
+		}
+		if !parent {
+			names = append(names, strconv.Quote(k.String()))
+		}
+	}
+	return names
+}
+
+// set copies *src into *dst when the file gave a value.
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// parseDuration parses a Go duration string ("30s", "1h30m", "0").
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: want a number with a unit, e.g. \"30s\", \"5m\" or \"120h\"", s)
+	}
+	return d, nil
+}

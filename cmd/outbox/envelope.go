@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+)
+
+// headerEnvelope is the envelope read from a raw message's header: the
+// From address and the addresses of To, Cc and Bcc, without duplicates.
+type headerEnvelope struct {
+	from string
+	to   []string
+}
+
+// envelopeFromHeaders reads the envelope of a raw message from its header
+// fields, as `sendmail -t` does.
+func envelopeFromHeaders(raw []byte) (headerEnvelope, error) {
+	var env headerEnvelope
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return env, fmt.Errorf("stdin is not an RFC 5322 message: %w", err)
+	}
+	if v := msg.Header.Get("From"); v != "" {
+		list, err := mail.ParseAddressList(v)
+		if err != nil {
+			return env, fmt.Errorf("From header: %w", err)
+		}
+		env.from = list[0].Address
+	}
+	seen := map[string]bool{}
+	for _, field := range []string{"To", "Cc", "Bcc"} {
+		if msg.Header.Get(field) == "" {
+			continue
+		}
+		list, err := msg.Header.AddressList(field)
+		if err != nil && !errors.Is(err, mail.ErrHeaderNotPresent) {
+			return env, fmt.Errorf("%s header: %w", field, err)
+		}
+		for _, a := range list {
+			if !seen[a.Address] {
+				seen[a.Address] = true
+				env.to = append(env.to, a.Address)
+			}
+		}
+	}
+	return env, nil
+}
+
+// removeHeader returns raw without the header field name (and its folded
+// continuation lines), leaving every other byte as it was.
+func removeHeader(raw []byte, name string) []byte {
+	var out []byte
+	dropping := false
+	rest := raw
+	for len(rest) > 0 {
+		end := bytes.IndexByte(rest, '\n') + 1
+		if end == 0 {
+			end = len(rest)
+		}
+		line := rest[:end]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			// The blank line ends the header: the body follows unchanged.
+			out = append(out, rest...)
+			return out
+		}
+		switch {
+		case line[0] == ' ' || line[0] == '\t':
+			// A continuation of the field before.
+		default:
+			colon := bytes.IndexByte(line, ':')
+			dropping = colon > 0 && strings.EqualFold(strings.TrimSpace(string(line[:colon])), name)
+		}
+		if !dropping {
+			out = append(out, line...)
+		}
+		rest = rest[end:]
+	}
+	return out
+}

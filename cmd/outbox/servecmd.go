@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+)
+
+// serveCmd defines the flags of `outbox serve` and returns the command,
+// which loads and validates the configuration, then hands it to serve.
+func serveCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string) error {
+	load := serveFlags(fs, e)
+	return func(ctx context.Context, _ []string) error {
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, e.stdout, e.stderr)
+	}
+}
+
+// serveFlags defines serve's flags and returns the function that builds
+// the configuration once they are parsed: defaults < config file <
+// environment < flags, then validate.
+func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
+	path := fs.String("config", e.getenv("OUTBOX_CONFIG"), "TOML config `file` (env OUTBOX_CONFIG); none by default")
+	dataDir := fs.String("data-dir", "", "data `directory`, overriding data_dir (default ./outbox-data)")
+	httpAddr := fs.String("http-addr", "", "HTTP listen `address`, overriding http_addr (default 127.0.0.1:8025)")
+	backend := fs.String("backend", "", "default backend `URL`, overriding backend (default console:)")
+	workers := fs.Int("workers", 0, "concurrent deliveries, overriding workers (default 8)")
+	return func() (Config, error) {
+		cfg, err := loadConfig(*path, e.getenv)
+		if err != nil {
+			return Config{}, err
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "data-dir":
+				cfg.DataDir = *dataDir
+			case "http-addr":
+				cfg.HTTPAddr = *httpAddr
+			case "backend":
+				cfg.Backend = *backend
+			case "workers":
+				cfg.Workers = *workers
+			}
+		})
+		if err := cfg.validate(); err != nil {
+			return Config{}, err
+		}
+		return cfg, nil
+	}
+}

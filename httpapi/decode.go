@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// decodeJSON decodes one JSON value from r into v, refusing unknown fields
+// and trailing data. Its errors are *Error (malformed JSON, a field of the
+// wrong type, an unknown field) or *http.MaxBytesError.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var sizeErr *http.MaxBytesError
+		if errors.As(err, &sizeErr) {
+			return err
+		}
+		return malformed("unexpected data after the JSON value (at byte %d)", dec.InputOffset())
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into an API error.
+func jsonError(err error) error {
+	var (
+		sizeErr   *http.MaxBytesError
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		apiErr    *Error
+	)
+	switch {
+	case errors.As(err, &sizeErr), errors.As(err, &apiErr):
+		return err
+	case errors.Is(err, io.EOF):
+		return malformed("empty body: expected a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return malformed("unexpected end of JSON input")
+	case errors.As(err, &syntaxErr):
+		return malformed("%s (at byte %d)", syntaxErr.Error(), syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return malformed("expected %s, got a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
+	case errors.As(err, &typeErr):
+		return badField(typeErr.Field, "expected %s, got a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	// encoding/json has no type for this error; its text is stable.
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if uq, err := strconv.Unquote(name); err == nil {
+			name = uq
+		}
+		return badField(name, "unknown field %q", name)
+	}
+	return malformed("%s", msg)
+}
+
+// malformed is a 400 about JSON that cannot be parsed.
+func malformed(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: fmt.Sprintf(format, args...)}
+}
+
+// jsonKind names the JSON value a Go type takes, for error messages.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		if t.Name() == "addressIn" {
+			return `an address ("Name <local@domain>" or {"name", "email"})`
+		}
+		return "an object"
+	}
+	return "a " + t.Kind().String()
+}
+
+// strictUnmarshal decodes b into v refusing unknown fields, for the
+// UnmarshalJSON methods of nested types.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
