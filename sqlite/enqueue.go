@@ -34,7 +34,7 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	if len(recs) == 0 {
 		return res, nil
 	}
-	now := time.Now().UTC()
+	now := s.now().UTC()
 	err := s.w.do(ctx, func(t *tx) error {
 		added := 0
 		for i, r := range recs {

@@ -11,7 +11,13 @@ import (
 // openTest opens a store in a fresh directory, closed with the test.
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Config{Dir: t.TempDir()})
+	return openTestDir(t, t.TempDir())
+}
+
+// openTestDir opens a store in dir, closed with the test.
+func openTestDir(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,9 @@ type Config struct {
 	// MaxGroup caps the number of write requests committed together
 	// (default 1000), bounding the latency a crowd adds to one write.
 	MaxGroup int
-	// Now is the clock used by Open to return orphaned messages to the
-	// queue; nil means time.Now.
+	// Now is the clock for the times a store sets itself: orphaned
+	// messages returned to the queue at Open, and unset times of enqueued
+	// records. Nil means time.Now.
 	Now func() time.Time
 }
 
@@ -67,11 +68,14 @@ func (c Config) withDefaults() (Config, error) {
 // concurrent use; only one Store (in any process) can hold a data
 // directory at a time.
 type Store struct {
-	dir       string
-	lock      *dirLock
-	wdb, rdb  *sql.DB
-	w         *writer
-	recovered int
+	dir  string
+	lock *dirLock
+	// wdb holds the write connection, rdb the read pool, cdb the
+	// checkpointer's connection.
+	wdb, rdb, cdb *sql.DB
+	w             *writer
+	recovered     int
+	now           func() time.Time
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -96,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{dir: cfg.Dir, lock: lock}
+	s := &Store{dir: cfg.Dir, lock: lock, now: cfg.Now}
 	if err := s.open(ctx, cfg); err != nil {
 		s.shutdown()
 		return nil, fmt.Errorf("sqlite: open %s: %w", filepath.Join(cfg.Dir, dbName), err)
@@ -111,8 +115,10 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	busy := strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
+	// Checkpoints run on their own connection (checkpointer), not in commits.
 	s.wdb, err = sql.Open("sqlite", dsn(path, url.Values{
-		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(FULL)", "temp_store(MEMORY)"},
+		"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "synchronous(FULL)",
+			"temp_store(MEMORY)", "wal_autocheckpoint(0)"},
 	}))
 	if err != nil {
 		return err
@@ -126,12 +132,20 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		conn.Close()
 		return err
 	}
+	s.cdb, err = sql.Open("sqlite", dsn(path, url.Values{
+		"_pragma": {"busy_timeout(" + busy + ")", "synchronous(FULL)"},
+	}))
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	s.cdb.SetMaxOpenConns(1)
 	s.w, err = newWriter(ctx, conn, cfg.MaxGroup)
 	if err != nil {
 		conn.Close()
 		return err
 	}
-	s.w.start()
+	s.w.start(newCheckpointer(s.cdb))
 
 	s.rdb, err = sql.Open("sqlite", dsn(path, url.Values{
 		"_pragma": {"busy_timeout(" + busy + ")", "query_only(1)"},
@@ -185,6 +199,9 @@ func (s *Store) shutdown() error {
 	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())

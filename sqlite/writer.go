@@ -45,6 +45,13 @@ type writer struct {
 
 	commits atomic.Int64
 
+	// Checkpoint scheduling (see checkpointer), owned by the writer
+	// goroutine.
+	ckpt        *checkpointer
+	walPages    int
+	ckptPending bool
+	ckptSeen    int64
+
 	// Sequences, owned by the writer goroutine; persisted in meta at the
 	// end of a group when they moved.
 	nextID, nextLease   int64
@@ -76,8 +83,12 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 	return w, nil
 }
 
-// start runs the writer goroutine.
-func (w *writer) start() { go w.loop() }
+// start runs the writer goroutine, with ckpt (which it stops on close)
+// copying the WAL to the database file; nil leaves that to SQLite.
+func (w *writer) start(ckpt *checkpointer) {
+	w.ckpt = ckpt
+	go w.loop()
+}
 
 // do submits fn and waits for the commit of its group. A caller whose ctx
 // ends before the writer picks its request returns ctx.Err() and the
@@ -147,6 +158,9 @@ func (w *writer) loop() {
 	for _, st := range w.stmts {
 		st.Close()
 	}
+	if w.ckpt != nil {
+		w.ckpt.stop()
+	}
 }
 
 // runGroup runs the picked requests of a group in one transaction and
@@ -200,6 +214,7 @@ func (w *writer) runTx(reqs []*request) error {
 	}
 	w.commits.Add(1)
 	w.savedID, w.savedLease = w.nextID, w.nextLease
+	w.afterCommit()
 	return nil
 }
 

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -242,6 +241,3 @@ func sameRaw(t *testing.T, what string, got, want []byte) {
 		t.Errorf("%s: Raw = %q, want %q", what, got, want)
 	}
 }
-
-// errorsIsLeaseLost reports whether err is outbox.ErrLeaseLost.
-func errorsIsLeaseLost(err error) bool { return errors.Is(err, outbox.ErrLeaseLost) }
