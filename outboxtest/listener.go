@@ -1,0 +1,51 @@
+package outboxtest
+
+import (
+	"net"
+	"sync"
+)
+
+// countingListener counts the connections it accepts and keeps them in the
+// sink's set of live connections, for Stop to close.
+type countingListener struct {
+	net.Listener
+	sink *Sink
+	quit chan struct{} // the run's: closed by Stop
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	s := l.sink
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-l.quit: // accepted as Stop closed the listener
+		_ = c.Close()
+		return nil, net.ErrClosed
+	default:
+	}
+	cc := &countedConn{Conn: c, sink: s}
+	s.conns++
+	s.live[cc] = struct{}{}
+	return cc, nil
+}
+
+// countedConn leaves the sink's set of live connections once, when it is
+// closed.
+type countedConn struct {
+	net.Conn
+	sink *Sink
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.sink.mu.Lock()
+		delete(c.sink.live, c)
+		c.sink.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
