@@ -3,11 +3,155 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/backend"
+	"github.com/outboxmail/outbox/backend/console"
+	"github.com/outboxmail/outbox/backend/file"
+	"github.com/outboxmail/outbox/backend/memory"
+	"github.com/outboxmail/outbox/backend/null"
+	"github.com/outboxmail/outbox/backend/smtp"
+	"github.com/outboxmail/outbox/httpapi"
+	"github.com/outboxmail/outbox/sqlite"
 )
 
-// serve runs Outbox with cfg until ctx is done. Temporary stub: the serve
-// wiring replaces this file.
+// shutdownGrace bounds a graceful stop: in-flight deliveries get this long
+// to finish before they are cancelled and their messages released.
+const shutdownGrace = 30 * time.Second
+
+// serve runs Outbox with cfg until ctx is done: the store, the delivery
+// engine and the HTTP API. It logs one "listening" line per listener with
+// the address actually bound (so ":0" can be used).
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
-	return errors.New("serve: not wired yet")
+	log := newLogger(cfg, stderr)
+
+	def, err := backend.Open(cfg.Backend, schemes(cfg))
+	if err != nil {
+		return fmt.Errorf("backend: %w", err)
+	}
+	defer def.Close()
+
+	st, err := sqlite.Open(ctx, sqlite.Config{Dir: cfg.DataDir})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	if n := st.Recovered(); n > 0 {
+		log.Warn("returned messages left sending by a previous process to the queue", "count", n)
+	}
+
+	eng, err := outbox.NewEngine(outbox.EngineConfig{
+		Store:     st,
+		Backends:  backendsByName(def),
+		Workers:   cfg.Workers,
+		Retry:     cfg.Retry,
+		Timeout:   cfg.Delivery.Timeout,
+		Lease:     cfg.Delivery.Lease,
+		Retention: cfg.engineRetention(),
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	client, err := outbox.NewClient(outbox.ClientConfig{Store: st, Notify: eng.Notify})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http_addr: %w", err)
+	}
+	srv := &http.Server{
+		Handler: httpapi.New(httpapi.Config{
+			Client:       client,
+			Tokens:       cfg.APITokens,
+			MaxBodyBytes: cfg.MaxMessageSize,
+			Logger:       log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	log.Info("listening", "service", "http", "addr", ln.Addr().String())
+
+	if err := eng.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	log.Info("outbox started", "data_dir", cfg.DataDir, "backend", redactURL(cfg.Backend), "workers", cfg.Workers)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-httpErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+
+	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := eng.Stop(stopCtx); err != nil {
+		log.Warn("engine stop", "err", err)
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+// schemes is the table of backend URL schemes serve knows.
+func schemes(cfg Config) backend.Schemes {
+	return backend.Schemes{
+		"smtp":    smtpOpener(cfg),
+		"smtps":   smtpOpener(cfg),
+		"console": func(u *url.URL) (outbox.Backend, error) { return console.FromURL(u) },
+		"file":    func(u *url.URL) (outbox.Backend, error) { return file.FromURL(u) },
+		"memory":  func(u *url.URL) (outbox.Backend, error) { return memory.FromURL(u) },
+		"null":    func(u *url.URL) (outbox.Backend, error) { return null.FromURL(u) },
+	}
+}
+
+// smtpOpener opens smtp:// and smtps:// URLs, using hostname as the EHLO
+// name when the URL does not set one.
+func smtpOpener(cfg Config) backend.Opener {
+	return func(u *url.URL) (outbox.Backend, error) {
+		if cfg.Hostname != "" && !u.Query().Has("ehlo") {
+			q := u.Query()
+			q.Set("ehlo", cfg.Hostname)
+			v := *u
+			v.RawQuery = q.Encode()
+			u = &v
+		}
+		return smtp.FromURL(u)
+	}
+}
+
+// backendsByName resolves a message's backend name: the default backend
+// for "", and an error naming any other (named backends come with the
+// config's [backends] table).
+func backendsByName(def outbox.Backend) func(string) (outbox.Backend, error) {
+	return func(name string) (outbox.Backend, error) {
+		if name == "" {
+			return def, nil
+		}
+		return nil, fmt.Errorf("backend %q is not configured", name)
+	}
+}
+
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable)"
 }
