@@ -38,9 +38,9 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	err := s.w.do(ctx, func(t *tx) error {
 		added := 0
 		for i, r := range recs {
-			res[i] = enqueueOne(t, r, now)
-			if res[i].Err == errCareful {
-				return errCareful
+			var err error
+			if res[i], err = enqueueOne(t, r, now); err != nil {
+				return err
 			}
 			if res[i].Err == nil && !res[i].Existing {
 				added++
@@ -55,34 +55,39 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	return res, nil
 }
 
-// enqueueOne inserts one message in its own savepoint.
-func enqueueOne(t *tx, r *outbox.Record, now time.Time) outbox.EnqueueResult {
+// enqueueOne stores one message, or returns the item's own error in the
+// result. The error it returns is for the whole request: errCareful when
+// an insert failed on the optimistic run (then the request runs again with
+// a savepoint per item, which isolates the failing one), or errAbort.
+func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, error) {
 	if err := validateNew(r); err != nil {
-		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}
+		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
 	if r.IdempotencyKey != "" {
 		var id int64
 		err := t.QueryRowContext(context.Background(), selectIdempotent, r.IdempotencyKey).Scan(&id)
 		if err == nil {
-			return outbox.EnqueueResult{ID: id, Existing: true}
+			return outbox.EnqueueResult{ID: id, Existing: true}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}
+			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}, nil
 		}
 	}
 	id := t.w.allocID()
 	if !t.careful {
-		// Optimistic: a failing item makes the whole request run again,
-		// carefully.
 		if err := insertNew(t, id, r, now); err != nil {
-			return outbox.EnqueueResult{Err: errCareful}
+			return outbox.EnqueueResult{}, errCareful
 		}
-		return outbox.EnqueueResult{ID: id}
+		return outbox.EnqueueResult{ID: id}, nil
 	}
-	if err := t.savepoint("item", func() error { return insertNew(t, id, r, now) }); err != nil {
-		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}
+	err := t.savepoint("item", func() error { return insertNew(t, id, r, now) })
+	if errors.Is(err, errAbort) {
+		return outbox.EnqueueResult{}, err
 	}
-	return outbox.EnqueueResult{ID: id}
+	if err != nil {
+		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
+	}
+	return outbox.EnqueueResult{ID: id}, nil
 }
 
 // validateNew checks what the schema cannot.
