@@ -115,10 +115,22 @@ func schemes(cfg Config) backend.Schemes {
 	return backend.Schemes{
 		"smtp":    smtpOpener(cfg),
 		"smtps":   smtpOpener(cfg),
-		"console": func(u *url.URL) (outbox.Backend, error) { return console.FromURL(u) },
-		"file":    func(u *url.URL) (outbox.Backend, error) { return file.FromURL(u) },
-		"memory":  func(u *url.URL) (outbox.Backend, error) { return memory.FromURL(u) },
-		"null":    func(u *url.URL) (outbox.Backend, error) { return null.FromURL(u) },
+		"console": opener(console.FromURL),
+		"file":    opener(file.FromURL),
+		"memory":  opener(memory.FromURL),
+		"null":    opener(null.FromURL),
+	}
+}
+
+// opener adapts a package's FromURL to backend.Opener, so that a failed
+// open returns a nil interface rather than a typed nil pointer.
+func opener[B outbox.Backend](open func(*url.URL) (B, error)) backend.Opener {
+	return func(u *url.URL) (outbox.Backend, error) {
+		b, err := open(u)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 }
 
@@ -133,7 +145,7 @@ func smtpOpener(cfg Config) backend.Opener {
 			v.RawQuery = q.Encode()
 			u = &v
 		}
-		return smtp.FromURL(u)
+		return opener(smtp.FromURL)(u)
 	}
 }
 

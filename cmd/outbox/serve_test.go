@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/outboxmail/outbox/outboxtest"
+)
+
+// TestServeDeliversOverSMTP boots `outbox serve` with a real SMTP sink as
+// its backend, posts a message over HTTP and checks that the sink got the
+// exact stored bytes and the status became sent.
+func TestServeDeliversOverSMTP(t *testing.T) {
+	sink := outboxtest.NewSink(t)
+	d := startDaemon(t, t.TempDir(), "smtp://"+sink.Addr()+"?tls=none")
+
+	var rc struct {
+		ID        int64  `json:"id"`
+		MessageID string `json:"message_id"`
+		Status    string `json:"status"`
+	}
+	code, err := post(context.Background(), d.URL+"/v1/messages", map[string]any{
+		"from":    "Helpdesk <help@example.com>",
+		"to":      []string{"customer@example.net"},
+		"bcc":     []string{"audit@example.com"},
+		"subject": "Ticket #42 created",
+		"text":    "We got your request.",
+	}, &rc)
+	if err != nil || code != 202 || rc.Status != "queued" || rc.ID == 0 {
+		t.Fatalf("POST: %d %+v %v", code, rc, err)
+	}
+	got := sink.WaitFor(1, 15*time.Second)[0]
+	raw := getBytes(t, fmt.Sprintf("%s/v1/messages/%d/raw", d.URL, rc.ID))
+	if !bytes.Equal(got.Data, raw) {
+		t.Errorf("sink received:\n%s\nstored:\n%s", got.Data, raw)
+	}
+	if messageID(got.Data) != rc.MessageID {
+		t.Errorf("Message-ID %q, API said %q", messageID(got.Data), rc.MessageID)
+	}
+	if bytes.Contains(got.Data, []byte("audit@example.com")) {
+		t.Error("the Bcc address appears in the delivered message")
+	}
+	if got.From != "help@example.com" || len(got.To) != 2 {
+		t.Errorf("envelope %s → %v", got.From, got.To)
+	}
+	var rec struct {
+		Status     string `json:"status"`
+		Recipients []struct {
+			Email  string `json:"email"`
+			Status string `json:"status"`
+		} `json:"recipients"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.Status != "sent" && time.Now().Before(deadline) {
+		getJSON(t, fmt.Sprintf("%s/v1/messages/%d", d.URL, rc.ID), &rec)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rec.Status != "sent" || len(rec.Recipients) != 2 || rec.Recipients[0].Status != "sent" {
+		t.Errorf("record %+v", rec)
+	}
+	d.Stop()
+}
+
+// TestServeRetriesUntilUpstreamReturns: the upstream is down at first; the
+// message is deferred, and delivered once the upstream is back.
+func TestServeRetriesUntilUpstreamReturns(t *testing.T) {
+	sink := outboxtest.NewSink(t)
+	sink.Stop()
+	d := startDaemon(t, t.TempDir(), "smtp://"+sink.Addr()+"?tls=none&timeout=2s",
+		"OUTBOX_RETRY_MIN_DELAY=200ms", "OUTBOX_RETRY_MAX_DELAY=400ms")
+	var rc struct{ ID int64 }
+	if code, err := post(context.Background(), d.URL+"/v1/messages", map[string]any{
+		"from": "app@example.com", "to": []string{"a@example.net"}, "subject": "hi", "text": "hello",
+	}, &rc); err != nil || code != 202 {
+		t.Fatalf("POST: %d %v", code, err)
+	}
+	var rec struct {
+		Status   string `json:"status"`
+		Attempts int    `json:"attempts"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.Attempts < 2 && time.Now().Before(deadline) {
+		getJSON(t, fmt.Sprintf("%s/v1/messages/%d", d.URL, rc.ID), &rec)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if rec.Status != "deferred" || rec.Attempts < 2 {
+		t.Fatalf("with the upstream down: %+v, want deferred after 2+ attempts", rec)
+	}
+	sink.Start()
+	sink.WaitFor(1, 15*time.Second)
+	d.Stop()
+}
+
+// TestServeRefusesSecondInstance: the data dir is locked.
+func TestServeRefusesSecondInstance(t *testing.T) {
+	dir := t.TempDir()
+	startDaemon(t, dir, "null:")
+	out, err := runBinary(t, "serve", "--http-addr", "127.0.0.1:0", "--data-dir", dir)
+	if err == nil || !bytes.Contains(out, []byte("in use by another outbox process")) {
+		t.Errorf("second serve: err %v, output %s", err, out)
+	}
+}
