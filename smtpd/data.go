@@ -1,0 +1,117 @@
+package smtpd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/outboxmail/outbox"
+)
+
+// readChunk is how much message data is read at a time.
+const readChunk = 32 << 10
+
+// Data receives the message (after DATA, or across BDAT chunks), stores
+// it and returns the reply: 250 2.0.0 queued as <id> once the message is
+// committed, else the reason it is not. go-smtp writes the returned
+// *smtp.SMTPError as it is.
+func (s *session) Data(r io.Reader) error {
+	tx, user := s.envelope()
+	if tx == nil {
+		return replyBadSequence("Need MAIL and RCPT before DATA")
+	}
+	srv := s.srv
+	start := srv.cfg.Now()
+	// The message is read after its Received field, into one buffer, and
+	// the fields that must go are removed in place.
+	buf := appendReceived(make([]byte, 0, readChunk), trace{
+		Helo: s.helo, Remote: s.remote, Hostname: srv.cfg.Hostname,
+		TLS: s.tls, Auth: user != nil, ID: tx.id, Time: start,
+	})
+	head := len(buf)
+	buf, err := s.readMessage(buf, r)
+	if err != nil {
+		return s.readFailed(r, err)
+	}
+	raw, controls := stripHeader(buf[:head], buf[head:])
+	m := &outbox.Message{
+		Raw:  raw,
+		From: outbox.Address{Addr: tx.from},
+		To:   make([]outbox.Address, len(tx.to)),
+	}
+	for i, a := range tx.to {
+		m.To[i] = outbox.Address{Addr: a}
+	}
+	if err := applyControls(m, controls); err != nil {
+		s.logRefused(tx, err)
+		return enqueueReply(err)
+	}
+	rc, err := srv.cfg.Client.Enqueue(srv.ctx, m)
+	if err != nil {
+		s.logRefused(tx, err)
+		return enqueueReply(err)
+	}
+	userName := ""
+	if user != nil {
+		userName = user.Name
+	}
+	srv.log.Info("smtp message queued",
+		"id", rc.ID, "tx", tx.id, "existing", rc.Existing,
+		"remote", s.remote.String(), "user", userName,
+		"from", tx.from, "rcpts", len(tx.to), "size", len(raw),
+		"duration", srv.cfg.Now().Sub(start))
+	return queuedReply(rc.ID)
+}
+
+// logRefused logs a message that was not stored.
+func (s *session) logRefused(tx *transaction, err error) {
+	s.srv.log.Warn("smtp message refused", "tx", tx.id, "remote", s.remote.String(),
+		"from", tx.from, "rcpts", len(tx.to), "err", err)
+}
+
+// readMessage appends the whole message data to buf. After DATA, every
+// read may wait Config.DataTimeout for more; BDAT chunks are read by
+// go-smtp under the command timeout. The size limit is go-smtp's,
+// checked once more here.
+func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
+	limit := s.srv.cfg.MaxMessageBytes + int64(len(buf))
+	_, bdat := r.(*io.PipeReader)
+	for {
+		if !bdat && s.srv.cfg.DataTimeout > 0 {
+			s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.DataTimeout))
+		}
+		buf = slices.Grow(buf, readChunk)
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, smtp.ErrDataTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readFailed is the reply when the message data could not be read. A
+// timeout in the middle of DATA leaves the rest of the message on its way:
+// read as commands, it would be nonsense at best. The session therefore
+// writes its 421 itself and closes the connection (go-smtp would carry
+// on). With BDAT, go-smtp reads the chunks and handles the timeout.
+func (s *session) readFailed(r io.Reader, err error) error {
+	rep := readReply(err)
+	_, bdat := r.(*io.PipeReader)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && !bdat {
+		s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		fmt.Fprintf(s.conn, "%d %d.%d.%d %s\r\n", rep.Code,
+			rep.EnhancedCode[0], rep.EnhancedCode[1], rep.EnhancedCode[2], rep.Message)
+		s.conn.Close()
+	}
+	return rep
+}
