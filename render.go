@@ -25,7 +25,10 @@ type Rendered struct {
 }
 
 // Render turns a validated message (see Message.Validate) into its
-// RFC 5322 bytes at time now.
+// RFC 5322 bytes at time now. It does not validate m again, but it never
+// writes a line break from a field into the header: text is encoded, and
+// a line break in a field written as it is (an address, a header name)
+// is a *FieldError.
 //
 // A structured message becomes a MIME message with CRLF line endings:
 // Date, Message-ID (m.MessageID, or a new one from NewMessageID on the
@@ -46,6 +49,9 @@ type Rendered struct {
 func Render(m *Message, now time.Time) (*Rendered, error) {
 	if m.Raw != nil {
 		return renderRaw(m, now)
+	}
+	if err := checkVerbatim(m); err != nil {
+		return nil, err
 	}
 	r := &Rendered{
 		From:       m.From.Addr,
@@ -98,6 +104,41 @@ func Render(m *Message, now time.Time) (*Rendered, error) {
 	}
 	r.Data = buf.Bytes()
 	return r, nil
+}
+
+// checkVerbatim refuses line breaks and NUL in the fields that Render
+// writes as they are (addresses, header names, Message-ID, Content-IDs),
+// so that a message that skipped Validate still cannot inject header
+// fields. Everything else Render writes is encoded.
+func checkVerbatim(m *Message) *FieldError {
+	bad := func(s string) bool { return strings.ContainsAny(s, "\r\n\x00") }
+	if bad(m.From.Addr) {
+		return fieldErrorf("from", "contains a line break or NUL")
+	}
+	for _, l := range [...]struct {
+		name string
+		list []Address
+	}{{"to", m.To}, {"cc", m.Cc}, {"reply_to", m.ReplyTo}} {
+		for i, a := range l.list {
+			if bad(a.Addr) {
+				return fieldErrorf(indexed(l.name, i), "contains a line break or NUL")
+			}
+		}
+	}
+	for k := range m.Headers {
+		if badHeaderName(k) != "" {
+			return fieldErrorf("headers", "invalid header name %q", k)
+		}
+	}
+	if bad(m.MessageID) {
+		return fieldErrorf("message_id", "contains a line break or NUL")
+	}
+	for i := range m.Attachments {
+		if bad(m.Attachments[i].ContentID) {
+			return fieldErrorf(indexed("attachments", i)+".content_id", "contains a line break or NUL")
+		}
+	}
+	return nil
 }
 
 // estimateSize guesses the rendered size, so that the buffer grows once.

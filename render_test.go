@@ -651,3 +651,36 @@ func BenchmarkRenderRaw(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderRefusesInjectionWithoutValidate checks that a message that
+// skipped Validate still cannot add header fields.
+func TestRenderRefusesInjectionWithoutValidate(t *testing.T) {
+	for name, edit := range map[string]func(m *Message){
+		"to address":  func(m *Message) { m.To[0].Addr = "b@example.com>\r\nBcc: <x@evil.example" },
+		"header name": func(m *Message) { m.Headers = map[string]string{"X-A\r\nBcc": "x"} },
+		"message id":  func(m *Message) { m.MessageID = "<a@b>\r\nBcc: x@evil.example" },
+		"content id": func(m *Message) {
+			m.Attachments = []Attachment{{Filename: "a", ContentID: "a\r\nX: y"}}
+		},
+	} {
+		m := &Message{From: Address{Addr: "a@example.com"}, To: []Address{{Addr: "b@example.com"}}, Text: "x"}
+		edit(m)
+		if _, err := Render(m, renderNow); err == nil {
+			t.Errorf("%s: Render accepted a line break", name)
+		}
+	}
+	// Text fields are encoded, so line breaks in them stay inside the field.
+	m := &Message{
+		From:    Address{Name: "A\r\nBcc: x@evil.example", Addr: "a@example.com"},
+		To:      []Address{{Addr: "b@example.com"}},
+		Subject: "s\r\nBcc: x@evil.example", Headers: map[string]string{"X-A": "v\r\nBcc: x@evil.example"},
+		Text: "x",
+	}
+	r, err := Render(m, renderNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := parseRendered(t, r.Data); p.Header.Get("Bcc") != "" {
+		t.Errorf("a Bcc field was injected:\n%s", r.Data)
+	}
+}
