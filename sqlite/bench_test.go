@@ -113,6 +113,29 @@ func BenchmarkEnqueueBatch100(b *testing.B) {
 	reportRate(b, i)
 }
 
+// BenchmarkEnqueueBatch100Parallel enqueues 100 messages per call from
+// 4 goroutines: concurrent batches share commits.
+func BenchmarkEnqueueBatch100Parallel(b *testing.B) {
+	s := openBench(b)
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	var n atomic.Int64
+	b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		batch := make([]*outbox.Record, 100)
+		for pb.Next() {
+			for j := range batch {
+				batch[j] = benchRecord(raw, n.Add(1), now)
+			}
+			res, err := s.Enqueue(ctx, batch)
+			if err != nil || res[99].Err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	reportRate(b, n.Load())
+}
+
 // BenchmarkClaimComplete claims 50 messages at a time and completes them
 // concurrently, as the engine's workers do; the queue is refilled outside
 // the timer.
