@@ -10,9 +10,8 @@ import (
 )
 
 // checkpointPages is how many pages the writer appends to the WAL before
-// a checkpoint copies them into the database file (SQLite's default
-// auto-checkpoint size).
-const checkpointPages = 1000
+// a checkpoint copies them into the database file: 8 MiB of 16 KiB pages.
+const checkpointPages = 512
 
 // checkpointer copies WAL pages into the database file on a connection of
 // its own, so that commits do not wait for it. SQLite's own
@@ -23,15 +22,17 @@ const checkpointPages = 1000
 // after each background pass the writer copies the few frames committed
 // meanwhile itself, between two transactions (writer.afterCommit).
 type checkpointer struct {
-	db     *sql.DB
 	kick   chan struct{}
 	done   chan struct{}
 	passes atomic.Int64
+	// pass runs one checkpoint; tests replace it before the first kick.
+	pass func() error
 }
 
 // newCheckpointer starts a checkpointer on db (one connection).
 func newCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &checkpointer{kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.pass = func() error { return checkpoint(context.Background(), db) }
 	go c.loop()
 	return c
 }
@@ -41,7 +42,7 @@ func newCheckpointer(db *sql.DB) *checkpointer {
 func (c *checkpointer) loop() {
 	defer close(c.done)
 	for range c.kick {
-		checkpoint(context.Background(), c.db)
+		c.pass()
 		c.passes.Add(1)
 	}
 }

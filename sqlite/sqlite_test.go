@@ -28,3 +28,21 @@ func openTestDir(t testing.TB, dir string) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) outbox.Store { return openTest(t) })
 }
+
+func TestDatabaseSettings(t *testing.T) {
+	s := openTest(t)
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal", "synchronous": "2", "page_size": "16384", "wal_autocheckpoint": "0",
+	} {
+		var got string
+		err := s.w.do(context.Background(), func(tx *tx) error {
+			return tx.QueryRowContext(context.Background(), "PRAGMA "+pragma).Scan(&got)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}
