@@ -50,9 +50,11 @@ func FuzzRenderParse(f *testing.F) {
 		}
 		// A printable ASCII value is written as given (readers trim its
 		// ends); any other is encoded.
-		got := decodeHeader(t, p.Header, "X-Fuzz")
+		var got string
 		if printableASCII(value) {
 			got, value = p.Header.Get("X-Fuzz"), strings.Trim(value, " \t")
+		} else {
+			got = decodeHeader(t, p.Header, "X-Fuzz")
 		}
 		if got != value {
 			t.Errorf("X-Fuzz %q came back as %q", value, got)
@@ -80,8 +82,8 @@ func normalizeBreaks(s string) string {
 }
 
 // FuzzParseAddress checks that ParseAddress never panics, and that an
-// address it accepts is valid, renders into a header that net/mail reads
-// back to the same name and address, and parses again to itself.
+// address it accepts is valid and renders into a header that net/mail
+// reads back to the same name and address.
 // The seed corpus is in testdata/fuzz/FuzzParseAddress.
 func FuzzParseAddress(f *testing.F) {
 	for _, s := range []string{
@@ -122,9 +124,6 @@ func FuzzParseAddress(f *testing.F) {
 		want, _ := mail.ParseAddress("<" + a.Addr + ">")
 		if list[0].Name != a.Name || list[0].Address != want.Address {
 			t.Errorf("%+v came back as %+v from %q", a, list[0], msg.Header.Get("To"))
-		}
-		if again, err := ParseAddress(Address{Name: list[0].Name, Addr: a.Addr}.String()); err != nil || again != a {
-			t.Errorf("ParseAddress(String(%+v)) = %+v, %v", a, again, err)
 		}
 	})
 }

@@ -6,7 +6,7 @@
 // Subject and Date fields, then the text body decoded from its transfer
 // encoding (for an HTML-only message, the HTML with its tags stripped),
 // and a list of the attachments with their types and sizes. Control
-// characters in the message are shown as escapes, so mail cannot drive
+// characters in the summary are shown as escapes, so mail cannot drive
 // the terminal. "console:?raw=true" prints the message's RFC 5322 bytes
 // as they are instead.
 //

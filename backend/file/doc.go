@@ -5,7 +5,9 @@
 // them, so any mail client opens it. Files are written atomically: into a
 // hidden temporary file in the same directory, synced, renamed to the
 // final name, and the directory synced; a reader never sees half a file
-// and a crash leaves no partial .eml behind.
+// and a crash leaves no partial .eml behind (at most a hidden
+// ".outbox-*.tmp" file). Files are readable by their owner only (0600),
+// as mail often holds private links.
 //
 // The name is "<queue id>-<hash>.eml": the queue id zero-padded to 12
 // digits, so names sort in enqueue order, and 16 hex digits of the
