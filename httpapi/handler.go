@@ -40,9 +40,11 @@ type Config struct {
 	// report an engine that has not started yet. A non-nil error makes
 	// /readyz answer 503 with its text.
 	Ready func(ctx context.Context) error
-	// Observe, when set, is called after every request with the route's
-	// pattern ("POST /v1/messages"; "" for an unknown path), the response
-	// status and the time taken, e.g. to feed Prometheus metrics.
+	// Observe, when set, is called after every request with the pattern
+	// that matched ("POST /v1/messages", "GET /v1/messages/{id}"; the bare
+	// path for a method not allowed; "/" for an unknown path), the
+	// response status and the time taken, e.g. to feed Prometheus metrics.
+	// The pattern keeps label cardinality bounded.
 	Observe func(route string, status int, elapsed time.Duration)
 	// Now is the clock used for ages in /v1/stats; nil means time.Now.
 	Now func() time.Time
