@@ -81,8 +81,20 @@ func (w *writer) walPagesWritten() int {
 	return n
 }
 
+// countsWALPages reports whether the driver tells how many pages a
+// connection wrote, which afterCommit needs to schedule checkpoints.
+func countsWALPages(conn *sql.Conn) bool {
+	ok := false
+	conn.Raw(func(dc any) error {
+		_, ok = dc.(sqlite.DBStatus)
+		return nil
+	})
+	return ok
+}
+
 // afterCommit schedules checkpoints: a background pass once enough pages
-// were appended, then, when that pass is done, the tail in the writer.
+// were appended, then, when that pass is done, the tail in the writer. A
+// failed checkpoint leaves its pages in the WAL for the next one.
 func (w *writer) afterCommit() {
 	if w.ckpt == nil {
 		return

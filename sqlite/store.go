@@ -150,7 +150,16 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		conn.Close()
 		return err
 	}
-	s.w.start(newCheckpointer(s.cdb))
+	if countsWALPages(conn) {
+		s.w.start(newCheckpointer(s.cdb))
+	} else {
+		// Without page counts, let SQLite checkpoint inside commits.
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000"); err != nil {
+			conn.Close()
+			return err
+		}
+		s.w.start(nil)
+	}
 
 	s.rdb, err = sql.Open("sqlite", dsn(path, url.Values{
 		"_pragma": {"busy_timeout(" + busy + ")", "query_only(1)"},
