@@ -12,10 +12,8 @@ import (
 // recipients answered 452 while others were accepted.
 const maxRetryNowRounds = 20
 
-// deliver runs one delivery attempt of a claimed message and commits its
-// outcome.
-func (e *Engine) deliver(r *Record) {
-	o := e.attempt(r)
+// commit stores the outcome of a delivery attempt.
+func (e *Engine) commit(r *Record, o *Outcome) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := e.store.Complete(ctx, *o); err != nil {

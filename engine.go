@@ -276,30 +276,42 @@ func (e *Engine) free() int {
 	return e.cfg.Workers - e.inflight
 }
 
-// begin starts the delivery of a claimed message.
+// begin starts the delivery of a claimed message. The worker's slot is
+// freed as soon as the delivery returns, before its outcome is committed,
+// so that the next claim and this outcome share a group commit; Stop still
+// waits for the commit.
 func (e *Engine) begin(r *Record) {
 	e.mu.Lock()
 	e.inflight++
 	e.mu.Unlock()
 	e.work.Add(1)
 	go func() {
-		defer func() {
-			e.mu.Lock()
-			e.inflight--
-			e.mu.Unlock()
-			e.work.Done()
-			select {
-			case e.slot <- struct{}{}:
-			default:
-			}
-		}()
-		defer func() {
-			if p := recover(); p != nil {
-				e.log.Error("delivery panicked; the lease will return the message", "id", r.ID, "panic", p)
-			}
-		}()
-		e.deliver(r)
+		defer e.work.Done()
+		o, ok := e.attemptSafely(r)
+		e.mu.Lock()
+		e.inflight--
+		e.mu.Unlock()
+		select {
+		case e.slot <- struct{}{}:
+		default:
+		}
+		if ok {
+			e.commit(r, o)
+		}
 	}()
+}
+
+// attemptSafely runs the attempt, recovering from a panic outside the
+// backend (inside it, a panic is a temporary failure): the lease then
+// returns the message.
+func (e *Engine) attemptSafely(r *Record) (o *Outcome, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("delivery panicked; the lease will return the message", "id", r.ID, "panic", p)
+			ok = false
+		}
+	}()
+	return e.attempt(r), true
 }
 
 // janitor purges old final messages every PurgeInterval.
