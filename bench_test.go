@@ -62,4 +62,5 @@ func BenchmarkDeliverToSink(b *testing.B) {
 	}
 	sink.WaitFor(b.N, 5*time.Minute)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64(st.Commits())/float64(b.N), "commits/msg")
 }
