@@ -505,3 +505,47 @@ func TestEnginePriorityOrder(t *testing.T) {
 		t.Errorf("delivery order %v", order)
 	}
 }
+
+func TestEnginePurgesOldFinishedMessages(t *testing.T) {
+	r := newRig(t, answer(map[string]outbox.Reply{"gone@example.com": {Code: 550, Text: "no such user"}}), outbox.EngineConfig{})
+	sent := r.enqueue(msg("a@example.com"))
+	failed := r.enqueue(msg("gone@example.com"))
+	r.waitStatus(sent, outbox.StatusSent)
+	r.waitStatus(failed, outbox.StatusFailed)
+	pending := msg("later@example.com")
+	pending.SendAt = r.clock.Now().Add(90 * 24 * time.Hour)
+	waiting := r.enqueue(pending)
+	r.engine.Stop(context.Background())
+
+	// A second engine on the same store with a 24h retention, 2 days later.
+	r.clock.Advance(48 * time.Hour)
+	eng, err := outbox.NewEngine(outbox.EngineConfig{
+		Store: r.store, Now: r.clock.Now, Retention: 24 * time.Hour, Poll: time.Hour,
+		Logger:   slog.New(slog.DiscardHandler),
+		Backends: func(string) (outbox.Backend, error) { return answer(nil), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Start(context.Background())
+	defer eng.Stop(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, e1 := r.client.Get(context.Background(), sent)
+		_, e2 := r.client.Get(context.Background(), failed)
+		if errors.Is(e1, outbox.ErrNotFound) && errors.Is(e2, outbox.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("finished messages not purged: %v, %v", e1, e2)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if rec, err := r.client.Get(context.Background(), waiting); err != nil || rec.Status != outbox.StatusQueued {
+		t.Errorf("pending message: %v %v, want it kept and queued", rec, err)
+	}
+	st, _ := r.client.Stats(context.Background())
+	if st.Counts[outbox.StatusSent] != 0 || st.Counts[outbox.StatusFailed] != 0 || st.Counts[outbox.StatusQueued] != 1 {
+		t.Errorf("counts after purge %v", st.Counts)
+	}
+}
