@@ -1,6 +1,9 @@
 package outbox
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Backend delivers messages: SMTP, console, file, memory, null, and the
 // combinators that wrap others. Implementations connect lazily, on first
@@ -8,9 +11,11 @@ import "context"
 type Backend interface {
 	// Send delivers e to every recipient in e.To. A nil error comes with
 	// one RecipientResult per recipient, in e.To's order (accepted,
-	// permanent, temporary, throttled or retry_now). A non-nil error fails
-	// the whole transaction: a *SendError carries the upstream's reply and
-	// class; any other error is temporary.
+	// permanent, temporary, throttled or retry_now), with Leg "": the
+	// overall answers. A combined backend (see Combined) follows them with
+	// the answers of its legs, Leg set. A non-nil error fails the whole
+	// transaction: a *SendError carries the upstream's reply and class; any
+	// other error is temporary. Send must not modify e.
 	Send(ctx context.Context, e *Envelope) ([]RecipientResult, error)
 	// Close releases connections. Send after Close is an error.
 	Close() error
@@ -42,6 +47,20 @@ type Envelope struct {
 	Data []byte
 	// UTF8 is set when the envelope or the headers need SMTPUTF8.
 	UTF8 bool
+	// Settled is what earlier attempts settled on the legs of a combined
+	// backend (see Combined); nil on a first attempt. Plain backends
+	// ignore it: they are only given recipients still to deliver.
+	Settled Settled
+}
+
+// Limiter is a Backend with limits on its rate or concurrency. Before each
+// delivery through it the engine calls Reserve: when ok is false, the
+// message goes back to the queue due after wait, with no attempt counted
+// and its status unchanged (mail over a limit waits; it never fails);
+// when ok is true, the engine sends and then calls done.
+type Limiter interface {
+	Backend
+	Reserve(e *Envelope) (done func(), wait time.Duration, ok bool)
 }
 
 // Accepted returns a result accepting every recipient of e, for backends

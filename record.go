@@ -72,8 +72,18 @@ type Attempt struct {
 
 // RecipientResult is an upstream's answer about one recipient.
 type RecipientResult struct {
-	Addr  string `json:"email"`
+	Addr string `json:"email"`
+	// Leg is the leg of a combined backend that answered ("0", "1.0"),
+	// or "" for the backend's overall answer.
 	Leg   string `json:"leg,omitempty"`
 	Class Class  `json:"outcome"`
 	Reply Reply  `json:"reply,omitzero"`
+	// Via names the backend that gave the answer, by its URL without the
+	// password, when a combined backend delivered through children.
+	Via string `json:"via,omitempty"`
+	// FailedOver marks the answer of a child that did not take the
+	// recipient, so that the next child got it in the same attempt (a
+	// failover or roundrobin). It is kept in the attempt log only: it is
+	// not delivery state.
+	FailedOver bool `json:"failed_over,omitempty"`
 }

@@ -32,15 +32,19 @@ type Store interface {
 
 	// Claim leases up to req.Limit due pending messages (queued or deferred
 	// with NextAttemptAt ≤ req.Now, or sending with an expired lease),
-	// marking them sending until req.Now+req.Lease. Each priority gets its
-	// share of the limit as ClaimShares says; FIFO by due time within a
-	// priority. Returned records carry Raw, Lease and all recipients. Two
-	// concurrent claims never return the same message.
+	// marking them sending until req.Now+req.Lease. A message in a final
+	// status whose legs are due (Outcome.LegsDueAt ≤ req.Now, or whose
+	// legs' claim expired) is leased too, its status unchanged. Each
+	// priority gets its share of the limit as ClaimShares says; FIFO by due
+	// time within a priority. Returned records carry Raw, Lease and all
+	// recipients. Two concurrent claims never return the same message.
 	Claim(ctx context.Context, req ClaimRequest) ([]*Record, error)
 
 	// Complete applies the outcome of a delivery to a claimed message. It
 	// returns ErrLeaseLost when the lease expired and another claim holds
-	// the message (the outcome is then dropped).
+	// the message, or the lease was already completed (the outcome is then
+	// dropped). A message claimed for its legs keeps its final status: an
+	// outcome with another status is an error.
 	Complete(ctx context.Context, o Outcome) error
 
 	// Retry puts a deferred, failed or expired message back in the queue
@@ -117,6 +121,10 @@ type Outcome struct {
 	// set), or a final status.
 	Status        Status
 	NextAttemptAt time.Time
+	// LegsDueAt, with a final Status, says the message still has pending
+	// legs (a fanout's secondary failed while the primary accepted): it
+	// stays claimable from then on, for those legs only. Zero otherwise.
+	LegsDueAt time.Time
 	// Attempts is the new attempt count.
 	Attempts  int
 	LastError string

@@ -11,11 +11,15 @@ import (
 // Claim statements. selectDue walks messages_due: for one priority, the
 // entries due by now in (due_at, id) order. A sending message's due_at is
 // its lease expiry, so a dead claimer's messages come back by themselves.
+// A final message has a due_at only while it has pending legs; claiming it
+// leases it without changing its status.
 const (
 	selectDue = `SELECT id, status FROM messages INDEXED BY messages_due
-		WHERE status IN ('queued', 'deferred', 'sending') AND priority = ? AND due_at <= ?
+		WHERE priority = ? AND due_at <= ?
 		ORDER BY due_at, id LIMIT ?`
-	leaseMessage = `UPDATE messages SET status = 'sending', lease = ?, due_at = ?, updated_at = ?
+	leaseMessage = `UPDATE messages SET
+		status = CASE WHEN status IN ('queued', 'deferred', 'sending') THEN 'sending' ELSE status END,
+		lease = ?, due_at = ?, updated_at = ?
 		WHERE id = ?
 		RETURNING ` + recordColumns
 )
@@ -89,7 +93,7 @@ func claimPriority(ctx context.Context, t *tx, p outbox.Priority, n int, now, un
 			return recs, fmt.Errorf("lease message %d: %w", d.id, err)
 		}
 		r.Lease = lease
-		t.move(d.status, outbox.StatusSending)
+		t.move(d.status, r.Status)
 		recs = append(recs, r)
 	}
 	return recs, nil

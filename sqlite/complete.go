@@ -12,7 +12,7 @@ import (
 
 // Complete statements.
 const (
-	selectLease = `SELECT status, lease FROM messages WHERE id = ?`
+	selectLease = `SELECT status, lease, due_at FROM messages WHERE id = ?`
 	// upsertRecipient updates a recipient's state, or adds it when a new
 	// leg (or address) appears, after the others.
 	upsertRecipient = `INSERT INTO recipients (
@@ -29,16 +29,20 @@ const (
 	) VALUES (?1,
 		(SELECT coalesce(max(seq), 0) + 1 FROM attempts WHERE message_id = ?1),
 		?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
+	// The lease is cleared so that it completes once only.
 	updateOutcome = `UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?,
-		next_attempt_at = ?, due_at = ?
+		next_attempt_at = ?, due_at = ?, lease = 0
 		WHERE id = ?`
 )
 
 // Complete applies the outcome of a delivery to a message claimed under
 // o.Lease: recipients upserted by (leg, address), the attempt appended,
 // the message's status, attempts and next attempt set, all in one
-// transaction. It returns outbox.ErrLeaseLost when the message is no
-// longer sending under that lease.
+// transaction. A final outcome with LegsDueAt keeps the message claimable
+// for its pending legs from then on. It returns outbox.ErrLeaseLost when
+// the message is no longer held under that lease (claimed again, or
+// already completed). A message claimed for its legs keeps its status: an
+// outcome with another one is an error.
 func (s *Store) Complete(ctx context.Context, o outbox.Outcome) error {
 	if !o.Status.Valid() || o.Status == outbox.StatusSending {
 		return fmt.Errorf("complete message %d: invalid new status %q", o.ID, o.Status)
@@ -63,16 +67,22 @@ func (s *Store) Complete(ctx context.Context, o outbox.Outcome) error {
 		var (
 			status string
 			lease  int64
+			due    sql.NullInt64
 		)
-		err := t.QueryRowContext(ctx, selectLease, o.ID).Scan(&status, &lease)
+		err := t.QueryRowContext(ctx, selectLease, o.ID).Scan(&status, &lease, &due)
 		if errors.Is(err, sql.ErrNoRows) {
 			return outbox.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if outbox.Status(status) != outbox.StatusSending || lease != o.Lease {
+		held := outbox.Status(status)
+		legsClaim := !held.Pending() && due.Valid
+		if lease == 0 || lease != o.Lease || held != outbox.StatusSending && !legsClaim {
 			return outbox.ErrLeaseLost
+		}
+		if legsClaim && o.Status != held {
+			return fmt.Errorf("a %s message claimed for its legs keeps its status, not %s", held, o.Status)
 		}
 		now := nanos(o.Now)
 		for _, rc := range o.Recipients {
@@ -93,17 +103,20 @@ func (s *Store) Complete(ctx context.Context, o outbox.Outcome) error {
 				return fmt.Errorf("append attempt: %w", err)
 			}
 		}
-		var next any // NULL once final
-		if o.Status.Pending() {
+		var next any // NULL once nothing is left to deliver
+		switch {
+		case o.Status.Pending():
 			next = now
 			if !o.NextAttemptAt.IsZero() {
 				next = nanos(o.NextAttemptAt)
 			}
+		case !o.LegsDueAt.IsZero():
+			next = nanos(o.LegsDueAt)
 		}
 		if err := t.exec(updateOutcome, string(o.Status), o.Attempts, o.LastError, now, next, next, o.ID); err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
-		t.move(outbox.StatusSending, o.Status)
+		t.move(held, o.Status)
 		return nil
 	})
 	if err != nil {

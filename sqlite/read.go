@@ -33,15 +33,15 @@ const (
 		UNION ALL
 		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'sending' ORDER BY id LIMIT 1))`
 	// The earliest due time is the first entry of each priority in
-	// messages_due.
+	// messages_due (pending messages and final ones with pending legs).
 	selectNextDue = `SELECT min(d) FROM (
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
 			AND priority = 1 ORDER BY due_at LIMIT 1) AS d
 		UNION ALL
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
 			AND priority = 0 ORDER BY due_at LIMIT 1)
 		UNION ALL
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'deferred', 'sending')
+		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
 			AND priority = -1 ORDER BY due_at LIMIT 1))`
 )
 
