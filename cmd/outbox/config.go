@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type Config struct {
 	Retry outbox.RetryPolicy
 	// Delivery bounds each delivery attempt ([delivery] timeout, lease).
 	Delivery DeliveryConfig
+	// SMTP configures the SMTP submission listeners (the smtp_* keys).
+	SMTP SMTPConfig
 }
 
 // DeliveryConfig bounds delivery attempts.
@@ -84,6 +87,7 @@ func defaultConfig() Config {
 			Timeout: 2 * time.Minute,
 			Lease:   5 * time.Minute,
 		},
+		SMTP: defaultSMTPConfig(),
 	}
 }
 
@@ -144,6 +148,7 @@ func (c Config) validate() error {
 	case d.Lease <= d.Timeout:
 		bad("delivery.lease", "must exceed delivery.timeout (%s ≤ %s)", d.Lease, d.Timeout)
 	}
+	errs = append(errs, c.SMTP.validate(c.MaxMessageSize)...)
 	return errors.Join(errs...)
 }
 
@@ -194,6 +199,18 @@ func validHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// hostname is the configured host name, else the machine's, else
+// "localhost".
+func (c Config) hostname() string {
+	if c.Hostname != "" {
+		return c.Hostname
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
 
 // engineRetention is Retention as outbox.EngineConfig takes it: there, zero

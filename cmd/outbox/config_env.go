@@ -20,8 +20,10 @@ type envVar struct {
 // envVars is the fixed list of environment variables read by serve, after
 // the config file and before the flags. No other variable is read:
 // OUTBOX_TEST_POSTGRES_URL and the like are ignored. An empty value counts
-// as unset. (OUTBOX_CONFIG, the config file's path, is read by serve
-// itself; OUTBOX_URL and OUTBOX_TOKEN are for the client commands.)
+// as unset: to turn a setting off, say so ("off" for the SMTP addresses,
+// "none" for the trusted networks). (OUTBOX_CONFIG, the config file's
+// path, is read by serve itself; OUTBOX_URL and OUTBOX_TOKEN are for the
+// client commands.) smtp_users can only be set in the config file.
 func envVars() []envVar {
 	str := func(dst func(*Config) *string) func(*Config, string) error {
 		return func(c *Config, v string) error { *dst(c) = v; return nil }
@@ -77,6 +79,38 @@ func envVars() []envVar {
 		}},
 		{"OUTBOX_LOG_FORMAT", "log_format", str(func(c *Config) *string { return &c.LogFormat })},
 		{"OUTBOX_HOSTNAME", "hostname", str(func(c *Config) *string { return &c.Hostname })},
+		{"OUTBOX_SMTP_ADDR", "smtp_addr", func(c *Config, v string) error {
+			c.SMTP.Addr = listenAddr(v)
+			return nil
+		}},
+		{"OUTBOX_SMTPS_ADDR", "smtps_addr", func(c *Config, v string) error {
+			c.SMTP.TLSAddr = listenAddr(v)
+			return nil
+		}},
+		{"OUTBOX_SMTP_TLS_CERT", "smtp_tls_cert", str(func(c *Config) *string { return &c.SMTP.TLSCert })},
+		{"OUTBOX_SMTP_TLS_KEY", "smtp_tls_key", str(func(c *Config) *string { return &c.SMTP.TLSKey })},
+		{"OUTBOX_SMTP_TRUSTED_NETWORKS", "smtp_trusted_networks", func(c *Config, v string) error {
+			list := splitList(v)
+			if len(list) == 1 && strings.EqualFold(list[0], "none") {
+				list = nil
+			}
+			nets, err := parseNetworks(list)
+			if err != nil {
+				return err
+			}
+			c.SMTP.TrustedNetworks = nets
+			return nil
+		}},
+		{"OUTBOX_SMTP_REQUIRE_TLS_FOR_AUTH", "smtp_require_tls_for_auth", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q: want true or false", v)
+			}
+			c.SMTP.RequireTLSForAuth = b
+			return nil
+		}},
+		{"OUTBOX_SMTP_MAX_RECIPIENTS", "smtp_max_recipients", num(func(c *Config) *int { return &c.SMTP.MaxRecipients })},
+		{"OUTBOX_SMTP_MAX_CONNECTIONS", "smtp_max_connections", num(func(c *Config) *int { return &c.SMTP.MaxConnections })},
 	}
 }
 

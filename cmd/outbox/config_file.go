@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/outboxmail/outbox/smtpd"
 )
 
 // fileConfig is the TOML file's shape. Every field is a pointer so that
@@ -34,6 +35,23 @@ type fileConfig struct {
 		Timeout *string `toml:"timeout"`
 		Lease   *string `toml:"lease"`
 	} `toml:"delivery"`
+
+	SMTPAddr            *string     `toml:"smtp_addr"`
+	SMTPSAddr           *string     `toml:"smtps_addr"`
+	SMTPTLSCert         *string     `toml:"smtp_tls_cert"`
+	SMTPTLSKey          *string     `toml:"smtp_tls_key"`
+	SMTPUsers           *[]fileUser `toml:"smtp_users"`
+	SMTPTrustedNetworks *[]string   `toml:"smtp_trusted_networks"`
+	SMTPRequireTLSAuth  *bool       `toml:"smtp_require_tls_for_auth"`
+	SMTPMaxRecipients   *int        `toml:"smtp_max_recipients"`
+	SMTPMaxConnections  *int        `toml:"smtp_max_connections"`
+}
+
+// fileUser is one [[smtp_users]] table.
+type fileUser struct {
+	Name         string   `toml:"name"`
+	PasswordHash string   `toml:"password_hash"`
+	AllowedFrom  []string `toml:"allowed_from"`
 }
 
 // loadFile applies the TOML file at path onto c. Unknown keys are errors
@@ -62,6 +80,9 @@ func loadFile(path string, c *Config) error {
 	set(&c.Hostname, f.Hostname)
 	set(&c.LogFormat, f.LogFormat)
 	set(&c.Retry.MaxAttempts, f.Retry.MaxAttempts)
+	if err := applyFileSMTP(f, &c.SMTP); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if f.LogLevel != nil {
 		if err := c.LogLevel.UnmarshalText([]byte(*f.LogLevel)); err != nil {
 			return fmt.Errorf("%s: log_level: %q is not debug, info, warn or error", path, *f.LogLevel)
@@ -88,6 +109,35 @@ func loadFile(path string, c *Config) error {
 			return fmt.Errorf("%s: %s: %w", path, d.key, err)
 		}
 		*d.dst = v
+	}
+	return nil
+}
+
+// applyFileSMTP applies the file's smtp_* keys onto s.
+func applyFileSMTP(f fileConfig, s *SMTPConfig) error {
+	if f.SMTPAddr != nil {
+		s.Addr = listenAddr(*f.SMTPAddr)
+	}
+	if f.SMTPSAddr != nil {
+		s.TLSAddr = listenAddr(*f.SMTPSAddr)
+	}
+	set(&s.TLSCert, f.SMTPTLSCert)
+	set(&s.TLSKey, f.SMTPTLSKey)
+	set(&s.RequireTLSForAuth, f.SMTPRequireTLSAuth)
+	set(&s.MaxRecipients, f.SMTPMaxRecipients)
+	set(&s.MaxConnections, f.SMTPMaxConnections)
+	if f.SMTPTrustedNetworks != nil {
+		nets, err := parseNetworks(*f.SMTPTrustedNetworks)
+		if err != nil {
+			return fmt.Errorf("smtp_trusted_networks: %w", err)
+		}
+		s.TrustedNetworks = nets
+	}
+	if f.SMTPUsers != nil {
+		s.Users = make([]smtpd.User, len(*f.SMTPUsers))
+		for i, u := range *f.SMTPUsers {
+			s.Users[i] = smtpd.User{Name: u.Name, PasswordHash: u.PasswordHash, AllowedFrom: u.AllowedFrom}
+		}
 	}
 	return nil
 }

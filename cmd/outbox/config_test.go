@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,7 +16,11 @@ import (
 	"time"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/smtpd"
 )
+
+// testHash is a bcrypt hash (of "secret") for configured users.
+const testHash = "$2a$10$DsKf0FDNzoH.NssAK3.JD.GNQdloC2/cnG3II./.8bpAMCBgqBPlm"
 
 // envMap is a getenv over a map that records which names were asked for.
 type envMap struct {
@@ -68,6 +73,7 @@ func TestDefaultConfig(t *testing.T) {
 		LogFormat:      "text",
 		Retry:          outbox.RetryPolicy{MinDelay: 30 * time.Second, MaxDelay: time.Hour, MaxLifetime: 120 * time.Hour},
 		Delivery:       DeliveryConfig{Timeout: 2 * time.Minute, Lease: 5 * time.Minute},
+		SMTP:           SMTPConfig{Addr: "127.0.0.1:2525", MaxRecipients: 100, MaxConnections: 100},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n%+v\nwant\n%+v", c, want)
@@ -90,12 +96,29 @@ retention = "0"
 hostname = "mail.example.com"
 log_level = "debug"
 log_format = "json"
+smtp_addr = "0.0.0.0:587"
+smtps_addr = "0.0.0.0:465"
+smtp_tls_cert = "/etc/outbox/cert.pem"
+smtp_tls_key = "/etc/outbox/key.pem"
+smtp_trusted_networks = ["10.0.0.0/8", "192.0.2.7", "2001:db8::1/32"]
+smtp_require_tls_for_auth = true
+smtp_max_recipients = 50
+smtp_max_connections = 20
 
 [retry]
 min_delay = "10s"
 max_delay = "10m"
 max_attempts = 12
 max_lifetime = "48h"
+
+[[smtp_users]]
+name = "helpdesk"
+password_hash = "$2a$10$DsKf0FDNzoH.NssAK3.JD.GNQdloC2/cnG3II./.8bpAMCBgqBPlm"
+allowed_from = ["help@example.com", "@example.org"]
+
+[[smtp_users]]
+name = "cron"
+password_hash = "$2a$10$DsKf0FDNzoH.NssAK3.JD.GNQdloC2/cnG3II./.8bpAMCBgqBPlm"
 
 [delivery]
 timeout = "30s"
@@ -119,6 +142,21 @@ lease = "90s"
 		LogFormat:      "json",
 		Retry:          outbox.RetryPolicy{MinDelay: 10 * time.Second, MaxDelay: 10 * time.Minute, MaxAttempts: 12, MaxLifetime: 48 * time.Hour},
 		Delivery:       DeliveryConfig{Timeout: 30 * time.Second, Lease: 90 * time.Second},
+		SMTP: SMTPConfig{
+			Addr:    "0.0.0.0:587",
+			TLSAddr: "0.0.0.0:465",
+			TLSCert: "/etc/outbox/cert.pem",
+			TLSKey:  "/etc/outbox/key.pem",
+			Users: []smtpd.User{
+				{Name: "helpdesk", PasswordHash: testHash, AllowedFrom: []string{"help@example.com", "@example.org"}},
+				{Name: "cron", PasswordHash: testHash},
+			},
+			TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+				netip.MustParsePrefix("2001:db8::/32")},
+			RequireTLSForAuth: true,
+			MaxRecipients:     50,
+			MaxConnections:    20,
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("from the file\n%+v\nwant\n%+v", c, want)
@@ -129,22 +167,30 @@ lease = "90s"
 
 	// The environment overrides the file; OUTBOX_CONFIG names the file.
 	vars := map[string]string{
-		"OUTBOX_CONFIG":             path,
-		"OUTBOX_DATA_DIR":           "/srv/outbox",
-		"OUTBOX_HTTP_ADDR":          "127.0.0.1:9100",
-		"OUTBOX_BACKEND":            "file:///var/spool/outbox",
-		"OUTBOX_WORKERS":            "16",
-		"OUTBOX_API_TOKENS":         " env-a , env-b ,",
-		"OUTBOX_RETENTION":          "24h",
-		"OUTBOX_RETRY_MIN_DELAY":    "1s",
-		"OUTBOX_RETRY_MAX_DELAY":    "2m",
-		"OUTBOX_RETRY_MAX_ATTEMPTS": "3",
-		"OUTBOX_RETRY_MAX_LIFETIME": "1h",
-		"OUTBOX_DELIVERY_TIMEOUT":   "45s",
-		"OUTBOX_MAX_MESSAGE_SIZE":   "2048",
-		"OUTBOX_LOG_LEVEL":          "warn",
-		"OUTBOX_LOG_FORMAT":         "text",
-		"OUTBOX_HOSTNAME":           "mx.example.org",
+		"OUTBOX_CONFIG":                    path,
+		"OUTBOX_DATA_DIR":                  "/srv/outbox",
+		"OUTBOX_HTTP_ADDR":                 "127.0.0.1:9100",
+		"OUTBOX_BACKEND":                   "file:///var/spool/outbox",
+		"OUTBOX_WORKERS":                   "16",
+		"OUTBOX_API_TOKENS":                " env-a , env-b ,",
+		"OUTBOX_RETENTION":                 "24h",
+		"OUTBOX_RETRY_MIN_DELAY":           "1s",
+		"OUTBOX_RETRY_MAX_DELAY":           "2m",
+		"OUTBOX_RETRY_MAX_ATTEMPTS":        "3",
+		"OUTBOX_RETRY_MAX_LIFETIME":        "1h",
+		"OUTBOX_DELIVERY_TIMEOUT":          "45s",
+		"OUTBOX_MAX_MESSAGE_SIZE":          "2048",
+		"OUTBOX_LOG_LEVEL":                 "warn",
+		"OUTBOX_LOG_FORMAT":                "text",
+		"OUTBOX_HOSTNAME":                  "mx.example.org",
+		"OUTBOX_SMTP_ADDR":                 "off",
+		"OUTBOX_SMTPS_ADDR":                "127.0.0.1:1465",
+		"OUTBOX_SMTP_TLS_CERT":             "/run/cert.pem",
+		"OUTBOX_SMTP_TLS_KEY":              "/run/key.pem",
+		"OUTBOX_SMTP_TRUSTED_NETWORKS":     " 172.16.0.0/12 , ::1 ,",
+		"OUTBOX_SMTP_REQUIRE_TLS_FOR_AUTH": "false",
+		"OUTBOX_SMTP_MAX_RECIPIENTS":       "7",
+		"OUTBOX_SMTP_MAX_CONNECTIONS":      "9",
 	}
 	c, err = loadServeConfig(t, nil, vars)
 	if err != nil {
@@ -163,6 +209,15 @@ lease = "90s"
 		LogFormat:      "text",
 		Retry:          outbox.RetryPolicy{MinDelay: time.Second, MaxDelay: 2 * time.Minute, MaxAttempts: 3, MaxLifetime: time.Hour},
 		Delivery:       DeliveryConfig{Timeout: 45 * time.Second, Lease: 90 * time.Second}, // lease: file only
+		SMTP: SMTPConfig{
+			TLSAddr:         "127.0.0.1:1465",
+			TLSCert:         "/run/cert.pem",
+			TLSKey:          "/run/key.pem",
+			Users:           want.SMTP.Users, // file only
+			TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("::1/128")},
+			MaxRecipients:   7,
+			MaxConnections:  9,
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("file + environment\n%+v\nwant\n%+v", c, want)
@@ -171,11 +226,12 @@ lease = "90s"
 	// Flags override both; --config overrides OUTBOX_CONFIG.
 	other := writeFile(t, "other.toml", "workers = 2\n")
 	c, err = loadServeConfig(t, []string{"--config", other, "--data-dir", "./d", "--http-addr", "localhost:0",
-		"--backend", "null:", "--workers", "32"}, vars)
+		"--backend", "null:", "--workers", "32", "--smtp-addr", "127.0.0.1:0", "--smtps-addr", "OFF"}, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != "./d" || c.HTTPAddr != "localhost:0" || c.Backend != "null:" || c.Workers != 32 {
+	if c.DataDir != "./d" || c.HTTPAddr != "localhost:0" || c.Backend != "null:" || c.Workers != 32 ||
+		c.SMTP.Addr != "127.0.0.1:0" || c.SMTP.TLSAddr != "" {
 		t.Errorf("flags did not win: %+v", c)
 	}
 	if c.Hostname != "mx.example.org" || c.Retry.MinDelay != time.Second {
@@ -220,7 +276,10 @@ func TestConfigReadsOnlyDocumentedEnv(t *testing.T) {
 	documented := []string{"OUTBOX_CONFIG", "OUTBOX_DATA_DIR", "OUTBOX_HTTP_ADDR", "OUTBOX_BACKEND", "OUTBOX_WORKERS",
 		"OUTBOX_API_TOKENS", "OUTBOX_RETENTION", "OUTBOX_RETRY_MIN_DELAY", "OUTBOX_RETRY_MAX_DELAY",
 		"OUTBOX_RETRY_MAX_ATTEMPTS", "OUTBOX_RETRY_MAX_LIFETIME", "OUTBOX_DELIVERY_TIMEOUT",
-		"OUTBOX_MAX_MESSAGE_SIZE", "OUTBOX_LOG_LEVEL", "OUTBOX_LOG_FORMAT", "OUTBOX_HOSTNAME"}
+		"OUTBOX_MAX_MESSAGE_SIZE", "OUTBOX_LOG_LEVEL", "OUTBOX_LOG_FORMAT", "OUTBOX_HOSTNAME",
+		"OUTBOX_SMTP_ADDR", "OUTBOX_SMTPS_ADDR", "OUTBOX_SMTP_TLS_CERT", "OUTBOX_SMTP_TLS_KEY",
+		"OUTBOX_SMTP_TRUSTED_NETWORKS", "OUTBOX_SMTP_REQUIRE_TLS_FOR_AUTH", "OUTBOX_SMTP_MAX_RECIPIENTS",
+		"OUTBOX_SMTP_MAX_CONNECTIONS"}
 	slices.Sort(documented)
 	if !slices.Equal(want, documented) {
 		t.Errorf("envVars lists\n%v\nthe brief documents\n%v", want, documented)
@@ -241,6 +300,9 @@ func TestConfigFileErrors(t *testing.T) {
 		{"string for a number", "workers = \"8\"\n", []string{"workers"}},
 		{"bad log level", "log_level = \"loud\"\n", []string{"log_level", "loud"}},
 		{"TOML syntax", "workers = = 3\n", []string{"outbox.toml", "line 1"}},
+		{"bad network", "smtp_trusted_networks = [\"10.0.0.0/33\"]\n", []string{"smtp_trusted_networks", "10.0.0.0/33"}},
+		{"unknown user key", "[[smtp_users]]\nname = \"a\"\npasword_hash = \"x\"\n", []string{`unknown config key "smtp_users.pasword_hash"`}},
+		{"string for a bool", "smtp_require_tls_for_auth = \"yes\"\n", []string{"smtp_require_tls_for_auth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,10 +326,13 @@ func TestConfigFileErrors(t *testing.T) {
 
 func TestConfigEnvErrors(t *testing.T) {
 	for name, value := range map[string]string{
-		"OUTBOX_WORKERS":          "eight",
-		"OUTBOX_RETRY_MIN_DELAY":  "soon",
-		"OUTBOX_MAX_MESSAGE_SIZE": "25MiB",
-		"OUTBOX_LOG_LEVEL":        "chatty",
+		"OUTBOX_WORKERS":                   "eight",
+		"OUTBOX_RETRY_MIN_DELAY":           "soon",
+		"OUTBOX_MAX_MESSAGE_SIZE":          "25MiB",
+		"OUTBOX_LOG_LEVEL":                 "chatty",
+		"OUTBOX_SMTP_TRUSTED_NETWORKS":     "lan",
+		"OUTBOX_SMTP_REQUIRE_TLS_FOR_AUTH": "maybe",
+		"OUTBOX_SMTP_MAX_RECIPIENTS":       "lots",
 	} {
 		_, err := loadServeConfig(t, nil, map[string]string{name: value})
 		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), value) {
@@ -309,6 +374,40 @@ func TestConfigValidate(t *testing.T) {
 		{"zero lifetime", func(c *Config) { c.Retry.MaxLifetime = 0 }, "retry.max_lifetime"},
 		{"zero timeout", func(c *Config) { c.Delivery.Timeout = 0 }, "delivery.timeout"},
 		{"lease under timeout", func(c *Config) { c.Delivery.Lease = time.Minute }, "delivery.lease: must exceed delivery.timeout"},
+		{"smtp off", func(c *Config) { c.SMTP.Addr = "" }, ""},
+		{"smtp public", func(c *Config) { c.SMTP.Addr = "0.0.0.0:25" },
+			"smtp_addr 0.0.0.0:25 is not loopback: configure smtp_users or smtp_trusted_networks"},
+		{"smtp every interface", func(c *Config) { c.SMTP.Addr = ":587" }, "OUTBOX_SMTP_TRUSTED_NETWORKS"},
+		{"smtps public", func(c *Config) { c.SMTP.TLSAddr = "[::]:465" },
+			"smtps_addr [::]:465 is not loopback: configure smtp_users or smtp_trusted_networks"},
+		{"smtp public, trusted networks", func(c *Config) {
+			c.SMTP.Addr, c.SMTP.TLSAddr = "0.0.0.0:25", "0.0.0.0:465"
+			c.SMTP.TrustedNetworks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		}, ""},
+		{"smtp public, trust no one", func(c *Config) { c.SMTP.Addr, c.SMTP.TrustedNetworks = "0.0.0.0:25", []netip.Prefix{} }, ""},
+		{"smtp public, users", func(c *Config) {
+			c.SMTP.Addr = "0.0.0.0:587"
+			c.SMTP.Users = []smtpd.User{{Name: "app", PasswordHash: testHash}}
+		}, ""},
+		{"smtp localhost", func(c *Config) { c.SMTP.Addr = "localhost:2525" }, ""},
+		{"smtp no port", func(c *Config) { c.SMTP.Addr = "127.0.0.1" }, "smtp_addr"},
+		{"smtps bad port", func(c *Config) { c.SMTP.TLSAddr = "127.0.0.1:smtps" }, "smtps_addr: invalid port"},
+		{"same port twice", func(c *Config) { c.SMTP.TLSAddr = c.SMTP.Addr }, "smtps_addr: 127.0.0.1:2525 is also smtp_addr"},
+		{"cert without key", func(c *Config) { c.SMTP.TLSCert = "cert.pem" }, "smtp_tls_cert and smtp_tls_key go together"},
+		{"key without cert", func(c *Config) { c.SMTP.TLSKey = "key.pem" }, "smtp_tls_cert and smtp_tls_key go together"},
+		{"user without name", func(c *Config) { c.SMTP.Users = []smtpd.User{{PasswordHash: testHash}} }, "smtp_users[0].name: must not be empty"},
+		{"plain-text password", func(c *Config) { c.SMTP.Users = []smtpd.User{{Name: "app", PasswordHash: "secret"}} },
+			"smtp_users[0].password_hash: user \"app\": not a bcrypt hash (make one with `outbox passwd`)"},
+		{"user twice", func(c *Config) {
+			c.SMTP.Users = []smtpd.User{{Name: "app", PasswordHash: testHash}, {Name: "app", PasswordHash: testHash}}
+		}, "smtp_users[1].name: user \"app\" is listed twice"},
+		{"bad allowed_from", func(c *Config) {
+			c.SMTP.Users = []smtpd.User{{Name: "app", PasswordHash: testHash, AllowedFrom: []string{"ok@example.com", "a, b"}}}
+		}, "smtp_users[0].allowed_from[1]"},
+		{"no recipients", func(c *Config) { c.SMTP.MaxRecipients = 0 }, "smtp_max_recipients"},
+		{"no connections", func(c *Config) { c.SMTP.MaxConnections = -1 }, "smtp_max_connections"},
+		{"5 GiB over SMTP", func(c *Config) { c.MaxMessageSize = 5 << 30 }, "max_message_size: must be at most 4294967295 bytes"},
+		{"5 GiB without SMTP", func(c *Config) { c.MaxMessageSize, c.SMTP.Addr = 5<<30, "" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

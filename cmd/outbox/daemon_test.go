@@ -51,11 +51,13 @@ func outboxBinary(t *testing.T) string {
 
 // daemon is a running `outbox serve`.
 type daemon struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	URL    string
-	stderr *lockedBuffer
-	exited chan error
+	t   *testing.T
+	cmd *exec.Cmd
+	URL string
+	// SMTP and SMTPS are the addresses of the SMTP listeners, "" when off.
+	SMTP, SMTPS string
+	stderr      *lockedBuffer
+	exited      chan error
 }
 
 type lockedBuffer struct {
@@ -75,15 +77,19 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var listenLine = regexp.MustCompile(`msg=listening service=http addr=(\S+)`)
+var (
+	listenLine  = regexp.MustCompile(`msg=listening service=(http|smtp|smtps) addr=(\S+)`)
+	startedLine = `msg="outbox started"`
+)
 
-// startDaemon runs `outbox serve` on a :0 HTTP port with the given data
-// dir and backend, and waits until it listens. The environment holds only
-// what the process needs, plus env.
+// startDaemon runs `outbox serve` on :0 HTTP and SMTP ports with the
+// given data dir and backend, and waits until every listener is up. The
+// environment holds only what the process needs, plus env (which may
+// override OUTBOX_SMTP_ADDR, e.g. with "off").
 func startDaemon(t *testing.T, dataDir, backendURL string, env ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(outboxBinary(t), "serve", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--backend", backendURL)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "OUTBOX_SMTP_ADDR=127.0.0.1:0"}, env...)
 	d := &daemon{t: t, cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(d.stderr, pw)
@@ -92,26 +98,29 @@ func startDaemon(t *testing.T, dataDir, backendURL string, env ...string) *daemo
 		t.Fatal(err)
 	}
 	go func() { d.exited <- cmd.Wait(); pw.Close() }()
-	found := make(chan string, 1)
+	ready := make(chan map[string]string, 1)
 	go func() {
+		addrs := map[string]string{}
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
+				addrs[m[1]] = m[2]
+			}
+			if strings.Contains(sc.Text(), startedLine) && addrs != nil {
+				ready <- addrs
+				addrs = nil
 			}
 		}
 	}()
 	select {
-	case addr := <-found:
-		d.URL = "http://" + addr
+	case addrs := <-ready:
+		d.URL = "http://" + addrs["http"]
+		d.SMTP, d.SMTPS = addrs["smtp"], addrs["smtps"]
 	case err := <-d.exited:
 		t.Fatalf("outbox serve exited before listening: %v\n%s", err, d.stderr)
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("outbox serve did not listen within 30s\n%s", d.stderr)
+		t.Fatalf("outbox serve did not start within 30s\n%s", d.stderr)
 	}
 	t.Cleanup(func() { d.Kill() })
 	return d

@@ -20,7 +20,12 @@ variables, then the flags below. No other variable is read.
 			fmt.Fprintf(&b, "  %-27s %s\n", v.Name, v.Key)
 		}
 		b.WriteString(`
-Listening on an address other than loopback requires api_tokens.
+Listening on an address other than loopback requires api_tokens (HTTP),
+and smtp_users or smtp_trusted_networks (SMTP). SMTP users are set in the
+config file only ([[smtp_users]] name, password_hash, allowed_from); make
+a password_hash with "outbox passwd". Without smtp_tls_cert and
+smtp_tls_key, STARTTLS uses a self-signed development certificate kept in
+the data directory (tls/dev-cert.pem).
 `)
 		return b.String()
 	case "send":

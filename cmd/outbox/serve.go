@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/outboxmail/outbox"
@@ -27,8 +28,9 @@ import (
 const shutdownGrace = 30 * time.Second
 
 // serve runs Outbox with cfg until ctx is done: the store, the delivery
-// engine and the HTTP API. It logs one "listening" line per listener with
-// the address actually bound (so ":0" can be used).
+// engine, the SMTP listeners and the HTTP API. It logs one "listening"
+// line per listener with the address actually bound (so ":0" can be
+// used), SMTP before HTTP, then "outbox started" once all are up.
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 
@@ -38,7 +40,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	defer def.Close()
 
-	st, err := sqlite.Open(ctx, sqlite.Config{Dir: cfg.DataDir})
+	st, err := openStore(ctx, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -65,6 +67,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	hostname := cfg.hostname()
+	smtpSvc, err := startSMTP(cfg, hostname, client, log)
+	if err != nil {
+		return err
+	}
+	defer smtpSvc.Shutdown(canceled()) // after a failed start; no-op after a graceful stop
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http_addr: %w", err)
@@ -88,7 +97,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
-	log.Info("outbox started", "data_dir", cfg.DataDir, "backend", redactURL(cfg.Backend), "workers", cfg.Workers)
+	log.Info("outbox started", "data_dir", cfg.DataDir, "backend", redactURL(cfg.Backend), "workers", cfg.Workers, "hostname", hostname)
 
 	var runErr error
 	select {
@@ -96,18 +105,63 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		log.Info("shutting down")
 	case err := <-httpErr:
 		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-smtpSvc.Err():
+		runErr = fmt.Errorf("smtp server: %w", err)
 	}
 
-	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Ingress first, both at once: no new connections; requests and SMTP
+	// transactions under way get their answer (so every 250 and 202 given
+	// is committed). Then the engine, then (deferred) the store.
+	ingressCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "err", err)
-	}
-	if err := eng.Stop(stopCtx); err != nil {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Shutdown(ingressCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("http shutdown", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := smtpSvc.Shutdown(ingressCtx); err != nil {
+			log.Warn("smtp shutdown: transactions cut short", "err", err)
+		}
+	})
+	wg.Wait()
+	engineCtx, cancelEngine := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancelEngine()
+	if err := eng.Stop(engineCtx); err != nil {
 		log.Warn("engine stop", "err", err)
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// storeLockWait is how long serve waits for the data directory's lock: a
+// `outbox sendmail` that found no server holds it for a moment while it
+// enqueues, which must not stop a server that is (re)starting.
+const storeLockWait = 3 * time.Second
+
+// openStore opens the SQLite store in dir, waiting up to storeLockWait
+// while another process holds the directory.
+func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+	deadline := time.Now().Add(storeLockWait)
+	for {
+		st, err := sqlite.Open(ctx, sqlite.Config{Dir: dir})
+		if !errors.Is(err, sqlite.ErrLocked) || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// canceled returns a context that is already done.
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
 
 // schemes is the table of backend URL schemes serve knows.

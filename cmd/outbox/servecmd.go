@@ -27,6 +27,8 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 	httpAddr := fs.String("http-addr", "", "HTTP listen `address`, overriding http_addr (default 127.0.0.1:8025)")
 	backend := fs.String("backend", "", "default backend `URL`, overriding backend (default console:)")
 	workers := fs.Int("workers", 0, "concurrent deliveries, overriding workers (default 8)")
+	smtpAddr := fs.String("smtp-addr", "", "SMTP (STARTTLS) listen `address`, overriding smtp_addr (default 127.0.0.1:2525; \"off\" disables)")
+	smtpsAddr := fs.String("smtps-addr", "", "SMTP implicit-TLS listen `address`, overriding smtps_addr (default off)")
 	return func() (Config, error) {
 		cfg, err := loadConfig(*path, e.getenv)
 		if err != nil {
@@ -42,6 +44,10 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 				cfg.Backend = *backend
 			case "workers":
 				cfg.Workers = *workers
+			case "smtp-addr":
+				cfg.SMTP.Addr = listenAddr(*smtpAddr)
+			case "smtps-addr":
+				cfg.SMTP.TLSAddr = listenAddr(*smtpsAddr)
 			}
 		})
 		if err := cfg.validate(); err != nil {
