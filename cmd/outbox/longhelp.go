@@ -35,6 +35,58 @@ sends it unchanged; the envelope is --from and --to (or RECIPIENT
 arguments), else the From, To, Cc and Bcc headers (the Bcc header is then
 removed). It prints the queue id, the Message-ID and the status.
 `
+	case "sendmail":
+		return `Reads a message on standard input and queues it, like sendmail: for cron
+jobs, PHP's mail() and anything else that runs sendmail. Invoked under the
+name sendmail (ln -s "$(command -v outbox)" /usr/sbin/sendmail), outbox
+takes the same arguments without the word sendmail.
+
+  RECIPIENT...   envelope recipients (a bare name gets @hostname)
+  -t             also take recipients from the To, Cc and Bcc fields
+  -i, -oi        a line with a single "." does not end the message
+                 (without them it does, as in sendmail)
+  -f ADDR        envelope sender (-r too; "<>" for none); default the
+                 From field's address, else $USER@hostname
+  -F NAME        display name of the From field added when there is none
+  -v             print the queue id and where the message went
+  -bm, -o*, -B, -N, -R, -V, -h, -L, -C, -X, -e, -p, -d, -m, -n, -U
+                 accepted and ignored
+  -bi            does nothing (Outbox has no aliases)
+  -bs, -bd, -bp, -q and other modes are refused (exit 64)
+
+  --server URL   Outbox API (env OUTBOX_URL; default from the config's
+                 http_addr, else ` + defaultServer + `)
+  --token TOKEN  API token (env OUTBOX_TOKEN; default the config's first
+                 api_tokens entry)
+  --config FILE  config file to read data_dir, http_addr, api_tokens and
+                 hostname from (env OUTBOX_CONFIG)
+  --data-dir DIR the server's data directory (env OUTBOX_DATA_DIR)
+
+A Bcc field is always removed; a From field is added when missing, and
+Date and Message-ID are added by the queue. The message goes to the
+server's API; when nothing listens there (connection refused) and the
+data directory exists on this machine, it is queued straight into it, to
+be delivered when outbox serve starts. While a server holds the data
+directory without answering (starting or stopping) it retries for a few
+seconds.
+
+Exit codes (sysexits): 0 queued; 64 bad command line; 65 bad message or
+address; 74 standard input unreadable; 75 not queued now, try again; 77
+token refused; 78 bad configuration.
+`
+	case "passwd":
+		return `From a terminal, the password is asked twice and not echoed; otherwise
+the first line of standard input is the password. The hash goes in the
+config file:
+
+  [[smtp_users]]
+  name = "helpdesk"
+  password_hash = "$2a$10$..."
+  allowed_from = ["help@example.com"]   # optional: the senders allowed
+
+e.g. printf '%s
+' "$PASSWORD" | outbox passwd
+`
 	case "ls", "show", "retry", "cancel", "stats":
 		return "The API is at --server (env OUTBOX_URL, default " + defaultServer + ");\n--token (env OUTBOX_TOKEN) is needed when the server has api_tokens.\n"
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -21,9 +22,23 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, commandLine(os.Args), os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
+}
+
+// commandLine returns the arguments of run from the process's argv: the
+// arguments after the program name, preceded by "sendmail" when the
+// program was invoked under that name (e.g. through a symlink
+// /usr/sbin/sendmail → outbox), so that it is a drop-in sendmail.
+func commandLine(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	if filepath.Base(argv[0]) == "sendmail" {
+		return append([]string{"sendmail"}, argv[1:]...)
+	}
+	return argv[1:]
 }
 
 // env is what a command may touch of the outside world.
@@ -40,6 +55,10 @@ type command struct {
 	summary string
 	flags   func(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string) error
 	nargs   int // exact number of positional arguments; -1 for any
+	// own, when set instead of flags, runs a command that parses its own
+	// arguments and chooses its exit code (sendmail, whose command line
+	// and exit codes are sendmail's).
+	own func(ctx context.Context, e *env, args []string) int
 }
 
 // commands lists the subcommands in the order help shows them.
@@ -52,6 +71,8 @@ func commands() []command {
 		{name: "retry", args: "[flags] ID", summary: "put a deferred, failed or expired message back in the queue", flags: retryCmd, nargs: 1},
 		{name: "cancel", args: "[flags] ID", summary: "cancel a queued or deferred message", flags: cancelCmd, nargs: 1},
 		{name: "stats", args: "[flags]", summary: "show counts per status and the oldest pending message", flags: statsCmd, nargs: 0},
+		{name: "sendmail", args: "[-t] [-i] [-f sender] [RECIPIENT...]", summary: "enqueue a message from stdin, as sendmail does (also when invoked as sendmail)", own: sendmailCmd},
+		{name: "passwd", args: "[--cost N]", summary: "read a password on stdin and print its bcrypt hash for smtp_users", flags: passwdCmd, nargs: 0},
 		{name: "version", args: "", summary: "print the version", flags: versionCmd, nargs: 0},
 		{name: "help", args: "[COMMAND]", summary: "show help for outbox or one command", flags: nil, nargs: -1},
 	}
@@ -77,6 +98,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "outbox: unknown command %q\n\n", name)
 		usage(stderr)
 		return exitUsage
+	}
+	if cmd.own != nil {
+		return cmd.own(ctx, e, rest)
 	}
 	fs := newFlagSet(cmd, stderr)
 	exec := cmd.flags(fs, e)
@@ -124,7 +148,7 @@ func usagef(format string, args ...any) error {
 // lookup finds a subcommand by name.
 func lookup(name string) (command, bool) {
 	for _, c := range commands() {
-		if c.name == name && c.flags != nil {
+		if c.name == name && (c.flags != nil || c.own != nil) {
 			return c, true
 		}
 	}
@@ -163,6 +187,10 @@ func help(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "outbox help: unknown command %q\n", args[0])
 		return exitUsage
 	}
+	if cmd.own != nil {
+		fmt.Fprintf(e.stdout, "usage: outbox %s %s\n\n%s.\n\n%s", cmd.name, cmd.args, capitalize(cmd.summary), longHelp(cmd.name))
+		return exitOK
+	}
 	fs := newFlagSet(cmd, e.stdout)
 	cmd.flags(fs, e)
 	fs.Usage()
@@ -173,7 +201,7 @@ func help(e *env, args []string) int {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Outbox: durable, asynchronous email delivery.\n\nusage: outbox COMMAND [flags] [arguments]\n\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun \"outbox help COMMAND\" for a command's flags.\n")
 }
