@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// bench holds what a run sets up: the sink, the outbox daemon and the
+// drivers.
+type bench struct {
+	cfg    Config
+	out    io.Writer // progress
+	tty    bool
+	dir    string
+	sink   *sink
+	daemon *daemon
+	http   *httpLoad
+	queued int // messages queued for later
+	start  time.Time
+}
+
+// newBench builds outbox and starts the sink and `outbox serve`.
+func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error) {
+	b := &bench{cfg: cfg, out: stderr, tty: isTerminal(os.Stderr) && stderr == os.Stderr, start: time.Now()}
+	var err error
+	if b.dir, err = os.MkdirTemp("", "outbox-bench-"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
+	bin, err := buildOutbox(ctx, b.dir)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	if b.sink, err = newSink(cfg.SinkAddr); err != nil {
+		b.close()
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	backendURL := "smtp://" + b.sink.Addr() + "?tls=none"
+	var env []string
+	if cfg.Workers > 0 {
+		env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
+	}
+	if b.daemon, err = startDaemon(bin, filepath.Join(b.dir, "data"), backendURL, filepath.Join(b.dir, "outbox.log"), env); err != nil {
+		b.close()
+		return nil, err
+	}
+	smtpNote := "no SMTP listener in this build"
+	if b.daemon.SMTP != "" {
+		smtpNote = "SMTP on " + b.daemon.SMTP
+	}
+	fmt.Fprintf(stderr, "sink on %s; outbox serve (pid %d) on %s, %s\n", b.sink.Addr(), b.daemon.pid(), b.daemon.HTTP, smtpNote)
+	b.http = newHTTPLoad(b.daemon.HTTP, max(cfg.Clients, 4))
+	return b, nil
+}
+
+// close stops everything and removes the work dir unless --keep.
+func (b *bench) close() {
+	if b.daemon != nil {
+		if err := b.daemon.stop(); err != nil {
+			fmt.Fprintf(b.out, "outbox serve: %v\n", err)
+		}
+	}
+	if b.sink != nil {
+		b.sink.Close()
+	}
+	if b.dir != "" && !b.cfg.Keep {
+		os.RemoveAll(b.dir)
+	} else if b.dir != "" {
+		fmt.Fprintf(b.out, "kept %s\n", b.dir)
+	}
+}
+
+// runAll runs every phase the flags ask for and returns the report.
+func (b *bench) runAll(ctx context.Context) (*Report, error) {
+	rep := newReport(b.cfg)
+	add := func(r Result, err error) error {
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, r)
+		return ctx.Err()
+	}
+	c := b.cfg
+	stopProfile, err := b.startProfile()
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
+	if c.HTTPSingle > 0 {
+		if err := add(b.measure(ctx, "http-single", "outbox", c.HTTPSingle, func(tag string, p *progress) []*recorder {
+			return b.http.single(ctx, tag, c.HTTPSingle, c.Clients, p)
+		})); err != nil {
+			return nil, err
+		}
+	}
+	if c.HTTPBatch > 0 {
+		if err := add(b.measure(ctx, "http-batch", "outbox", c.HTTPBatch, func(tag string, p *progress) []*recorder {
+			return b.http.batch(ctx, tag, c.HTTPBatch, c.BatchSize, c.Clients, time.Time{}, p)
+		})); err != nil {
+			return nil, err
+		}
+	}
+	if c.PacedRate > 0 {
+		n := int(float64(c.PacedRate) * c.PacedFor.Seconds())
+		if err := add(b.measure(ctx, "http-paced", "outbox", n, func(tag string, p *progress) []*recorder {
+			return b.http.paced(ctx, tag, c.PacedRate, c.PacedFor, p)
+		})); err != nil {
+			return nil, err
+		}
+	}
+	if c.SMTP > 0 {
+		if b.daemon.SMTP == "" {
+			rep.Results = append(rep.Results, Result{Phase: "smtp", Target: "outbox", Note: "skipped: this outbox serve has no SMTP listener"})
+		} else if err := add(b.measure(ctx, "smtp", "outbox", c.SMTP, func(tag string, p *progress) []*recorder {
+			return smtpLoad(ctx, b.daemon.SMTP, tag, c.SMTP, c.Sessions, p)
+		})); err != nil {
+			return nil, err
+		}
+		if c.Peer != "" {
+			if err := add(b.measure(ctx, "smtp", "peer", c.SMTP, func(tag string, p *progress) []*recorder {
+				return smtpLoad(ctx, c.Peer, tag, c.SMTP, c.Sessions, p)
+			})); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.Delivery > 0 {
+		for _, queued := range backlogSteps(c.Backlog) {
+			if err := add(b.fill(ctx, queued)); err != nil {
+				return nil, err
+			}
+			if err := add(b.delivery(ctx, queued)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	_, peak, err := b.daemon.memory()
+	if err == nil {
+		rep.PeakRSS = peak
+	}
+	if !b.daemon.alive() {
+		return nil, fmt.Errorf("outbox serve died during the run: %v", b.daemon.err)
+	}
+	rep.finish()
+	return rep, nil
+}
+
+// backlogSteps lists the backlogs the delivery phase runs with: the
+// baseline, then the --backlog asked for when it is larger.
+func backlogSteps(backlog int) []int {
+	if backlog > BaseBacklog {
+		return []int{BaseBacklog, backlog}
+	}
+	return []int{BaseBacklog}
+}
+
+// phaseTag is the phase's name in Message-IDs, distinct per target.
+func phaseTag(phase, target string) string { return phase + "-" + target }
+
+// measure runs one submission phase: submit sends total messages with
+// the phase's tag in their Message-IDs and returns its recorders; measure then waits for the sink to receive every
+// acknowledged message and reads the daemon's peak RSS.
+func (b *bench) measure(ctx context.Context, phase, target string, total int, submit func(tag string, p *progress) []*recorder) (Result, error) {
+	tag := phaseTag(phase, target)
+	b.sink.expect(tag)
+	res := Result{Phase: phase, Target: target, Queued: b.queued}
+	sinceStart := target == "outbox" && !b.daemon.resetPeak()
+	p := startProgress(b.out, b.tty, phase+" ("+target+")", total)
+	start := time.Now()
+	recs := submit(tag, p)
+	el := time.Since(start)
+	lat, acked, errs := merge(recs)
+	p.finish(fmt.Sprintf("acknowledged, %d errors", errs))
+	res.Messages, res.Errors, res.Seconds = acked, errs, el.Seconds()
+	res.Rate = float64(acked) / el.Seconds()
+	l := summarize(lat)
+	res.Latency = &l
+	if err := b.awaitDelivery(ctx, tag, phase+" delivery", acked); err != nil {
+		return res, err
+	}
+	res.E2E = endToEnd(b.sink.snapshot(tag), start)
+	if target == "outbox" {
+		_, res.PeakRSS, _ = b.daemon.memory()
+		res.PeakRSSSinceStart = sinceStart
+	}
+	if !b.daemon.alive() {
+		return res, fmt.Errorf("outbox serve died during %s: %v", phase, b.daemon.err)
+	}
+	return res, nil
+}
+
+// awaitDelivery waits for n messages of a phase to reach the sink, with a
+// progress bar.
+func (b *bench) awaitDelivery(ctx context.Context, tag, label string, n int) error {
+	p := startProgress(b.out, b.tty, label, n)
+	err := b.sink.waitFor(tag, n, time.Minute, func(got int) { p.set(got) })
+	a := b.sink.snapshot(tag)
+	p.finish(fmt.Sprintf("delivered, %d duplicates", a.Dups))
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}

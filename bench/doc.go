@@ -1,0 +1,36 @@
+// Command bench measures Outbox on one machine: how fast `outbox serve`
+// accepts mail over HTTP and SMTP, how fast it delivers it to an SMTP
+// server on loopback, how much memory it uses, and how its delivery holds
+// up with a large backlog queued. Run it from the repository:
+//
+//	go run ./bench                 # default sizes, a few minutes on 2 cores
+//	go run ./bench --quick         # a CI-sized run
+//	go run ./bench --backlog 1000000
+//	go run ./bench --json > result.json
+//
+// It builds ./cmd/outbox, starts its own SMTP sink on 127.0.0.1 (a lean
+// go-smtp server that counts what arrives and the end-to-end latency of
+// each message), starts `outbox serve` on a temporary data directory with
+// that sink as its backend and the default durability settings, and drives
+// the load from goroutines of its own process. The phases are:
+//
+//   - http-single: N concurrent HTTP clients, one message per request;
+//   - http-batch: N concurrent clients, batches of 100 messages;
+//   - http-paced: an open-loop offered rate (default 1,000 msg/s), whose
+//     latencies are measured from each request's scheduled time, so a
+//     stall is not hidden by the load generator waiting for it;
+//   - smtp: N concurrent SMTP sessions, one transaction per message;
+//   - delivery: messages scheduled for the same second are released at
+//     once and delivered to the sink, first with 1,000 messages queued for
+//     later, then (with --backlog) with that many queued.
+//
+// Every phase reports its acceptance rate and latencies, the end-to-end
+// rate and latencies (submitted → received by the sink), and the peak RSS
+// of the outbox process during the phase.
+//
+// With --peer ADDR the smtp phase is run, in the same run, against another
+// relay listening on ADDR that relays to the bench's sink (fix the sink's
+// address with --sink-addr), and the Outbox/peer ratios are printed.
+// bench/postfix-peer.sh starts Debian's Postfix as such a peer, in a
+// private instance of its own.
+package main

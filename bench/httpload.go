@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// httpLoad drives the HTTP API.
+type httpLoad struct {
+	base   string
+	client *http.Client
+}
+
+// newHTTPLoad returns a driver for the API at base, keeping one
+// connection per client alive.
+func newHTTPLoad(base string, clients int) *httpLoad {
+	tr := &http.Transport{
+		MaxIdleConns:        clients * 2,
+		MaxIdleConnsPerHost: clients * 2,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
+	return &httpLoad{base: base, client: &http.Client{Transport: tr, Timeout: time.Minute}}
+}
+
+// post sends body and returns the status and the response body.
+func (h *httpLoad) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", h.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// single enqueues n messages of a phase, one per request, from clients
+// concurrent clients, and returns one recorder per client. Each message's
+// latency is its request's.
+func (h *httpLoad) single(ctx context.Context, phase string, n, clients int, p *progress) []*recorder {
+	var next atomic.Int64
+	recs := make([]*recorder, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		r := &recorder{lat: make([]time.Duration, 0, n/clients+1)}
+		recs[c] = r
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for ctx.Err() == nil {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				start := time.Now()
+				buf = appendJSONMessage(buf[:0], messageID(phase, i), start, time.Time{})
+				code, _, err := h.post(ctx, "/v1/messages", buf)
+				if err != nil || code != http.StatusAccepted {
+					r.errors++
+					continue
+				}
+				r.lat = append(r.lat, time.Since(start))
+				r.acked++
+				p.add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return recs
+}
+
+// batchResponse is the part of the batch answer the bench checks.
+type batchResponse struct {
+	Results []struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	} `json:"results"`
+}
+
+// batch enqueues n messages of a phase in batches of size, from clients
+// concurrent clients. Each message's latency is its batch request's.
+// sendAt, when not zero, schedules the messages; sent is then their
+// X-Bench-Sent time (their end-to-end latency counts from it) instead of
+// the request's.
+func (h *httpLoad) batch(ctx context.Context, phase string, n, size, clients int, sendAt time.Time, p *progress) []*recorder {
+	var next atomic.Int64
+	batches := (n + size - 1) / size
+	recs := make([]*recorder, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		r := &recorder{}
+		recs[c] = r
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for ctx.Err() == nil {
+				b := int(next.Add(1))
+				if b > batches {
+					return
+				}
+				first, last := (b-1)*size+1, min(b*size, n)
+				start := time.Now()
+				sent := start
+				if !sendAt.IsZero() {
+					sent = sendAt
+				}
+				buf = append(buf[:0], `{"messages":[`...)
+				for i := first; i <= last; i++ {
+					if i > first {
+						buf = append(buf, ',')
+					}
+					buf = appendJSONMessage(buf, messageID(phase, i), sent, sendAt)
+				}
+				buf = append(buf, "]}"...)
+				code, body, err := h.post(ctx, "/v1/messages/batch", buf)
+				if err != nil || code != http.StatusAccepted {
+					r.errors += last - first + 1
+					continue
+				}
+				ok, err := batchAccepted(body, last-first+1)
+				if err != nil {
+					r.errors += last - first + 1
+					continue
+				}
+				el := time.Since(start)
+				for range ok {
+					r.lat = append(r.lat, el)
+				}
+				r.acked += ok
+				r.errors += last - first + 1 - ok
+				p.add(ok)
+			}
+		}()
+	}
+	wg.Wait()
+	return recs
+}
+
+// batchAccepted counts the items of a batch answer that were accepted.
+func batchAccepted(body []byte, want int) (int, error) {
+	var br batchResponse
+	if err := json.Unmarshal(body, &br); err != nil {
+		return 0, err
+	}
+	if len(br.Results) != want {
+		return 0, fmt.Errorf("%d results for %d messages", len(br.Results), want)
+	}
+	ok := 0
+	for _, res := range br.Results {
+		if res.Error == nil {
+			ok++
+		}
+	}
+	return ok, nil
+}
