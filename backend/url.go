@@ -50,14 +50,14 @@ func Open(raw string, schemes Schemes) (outbox.Backend, error) {
 		if len(schemes) > 0 {
 			known = strings.Join(schemes.Names(), ", ")
 		}
-		return nil, fmt.Errorf("backend %s: unknown scheme %q (known: %s)", u.Redacted(), u.Scheme, known)
+		return nil, fmt.Errorf("backend %s: unknown scheme %q (known: %s)", display(u), u.Scheme, known)
 	}
 	b, err := open(u)
 	if err != nil {
-		return nil, fmt.Errorf("backend %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("backend %s: %w", display(u), err)
 	}
 	if b == nil {
-		return nil, fmt.Errorf("backend %s: the %s opener returned no backend", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("backend %s: the %s opener returned no backend", display(u), u.Scheme)
 	}
 	return b, nil
 }
@@ -82,14 +82,19 @@ func ParseURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("backend URL %q does not parse: %w", redact(raw), err)
 	}
 	if u.Scheme == "" {
-		hint := raw + ":"
+		shown := redact(raw)
+		hint := shown + ":"
 		if strings.HasPrefix(raw, "/") {
-			hint = "file://" + raw
+			hint = "file://" + shown
 		}
-		return nil, fmt.Errorf("backend URL %q has no scheme (did you mean %q?)", redact(raw), redact(hint))
+		return nil, fmt.Errorf("backend URL %q has no scheme (did you mean %q?)", shown, hint)
 	}
 	return u, nil
 }
+
+// display is u as errors and logs show it: without its password, also
+// when what looks like one is in the opaque part ("x:://u:pw@h").
+func display(u *url.URL) string { return redact(u.Redacted()) }
 
 // redact hides the password of a URL that may not parse: whatever
 // follows the first colon of the user information, up to the last "@"
