@@ -1,0 +1,71 @@
+package backend_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/outboxtest"
+)
+
+// TestFailoverFirstDown: with the first sink down, the second receives
+// every message within the first attempt; the leg that delivered and the
+// failed-over answer are in the attempt log. Once the first sink is back
+// and its cool-down has passed, traffic returns to it.
+func TestFailoverFirstDown(t *testing.T) {
+	first, second := outboxtest.NewSink(t), outboxtest.NewSink(t)
+	first.Stop()
+	const cooldown = 300 * time.Millisecond
+	r := newRig(t, fmt.Sprintf("failover(%s %s)?cooldown=%s", sinkURL(first.Addr()), sinkURL(second.Addr()), cooldown), nil, nil)
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, r.send(fmt.Sprintf("r%d@example.org", i)))
+	}
+	for i, id := range ids {
+		rec := r.waitStatus(id, outbox.StatusSent)
+		to := fmt.Sprintf("r%d@example.org", i)
+		if rec.Attempts != 1 || len(rec.AttemptLog) != 1 {
+			t.Errorf("message %d: %d attempts, %d logged; want one attempt", id, rec.Attempts, len(rec.AttemptLog))
+		}
+		if leg(rec, "1", to) != outbox.RecipientSent || leg(rec, "0", to) != "" {
+			t.Errorf("message %d: recipients %+v, want leg 1 sent and no row for leg 0", id, rec.Recipients)
+		}
+		if via := rec.AttemptLog[0].Recipients[0].Via; via != sinkURL(second.Addr()) {
+			t.Errorf("message %d delivered via %q, want the second sink", id, via)
+		}
+	}
+	if second.Count() != 5 || first.Count() != 0 {
+		t.Fatalf("first received %d, second %d; want 0 and 5", first.Count(), second.Count())
+	}
+	// The first message tried the first sink and failed over; it then
+	// cooled down, so later messages may skip it.
+	if tried := r.get(ids[0]).AttemptLog[0].Recipients; len(tried) < 2 || !tried[1].FailedOver || tried[1].Leg != "0" {
+		t.Errorf("attempt log %+v: want the first sink's failed-over answer", tried)
+	}
+
+	first.Start()
+	time.Sleep(cooldown + 50*time.Millisecond)
+	for i := range 5 {
+		r.waitStatus(r.send(fmt.Sprintf("s%d@example.org", i)), outbox.StatusSent)
+	}
+	if first.Count() != 5 || second.Count() != 5 {
+		t.Errorf("after the cool-down: first received %d, second %d; want 5 and 5", first.Count(), second.Count())
+	}
+}
+
+// TestFailoverPermanentIsTheAnswer: a 5xx for a recipient is that
+// recipient's answer: it is not failed over to the next child.
+func TestFailoverPermanentIsTheAnswer(t *testing.T) {
+	first, second := outboxtest.NewSink(t), outboxtest.NewSink(t)
+	first.RejectRcpt("bad@example.org", 550, "5.1.1", "no such user")
+	r := newRig(t, fmt.Sprintf("failover(%s %s)", sinkURL(first.Addr()), sinkURL(second.Addr())), nil, nil)
+	id := r.send("ok@example.org", "bad@example.org")
+	rec := r.waitStatus(id, outbox.StatusSent)
+	if leg(rec, "", "bad@example.org") != outbox.RecipientFailed || leg(rec, "0", "bad@example.org") != outbox.RecipientFailed {
+		t.Errorf("recipients %+v: want bad@ failed by the first child", rec.Recipients)
+	}
+	if second.Count() != 0 {
+		t.Errorf("the second child received %d messages, want none", second.Count())
+	}
+}
