@@ -30,22 +30,34 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 	if b.dir, err = os.MkdirTemp("", "outbox-bench-"); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
-	bin, err := buildOutbox(ctx, b.dir)
-	if err != nil {
-		b.close()
-		return nil, err
-	}
 	if b.sink, err = newSink(cfg.SinkAddr); err != nil {
 		b.close()
 		return nil, fmt.Errorf("sink: %w", err)
 	}
 	backendURL := "smtp://" + b.sink.Addr() + "?tls=none"
-	var env []string
-	if cfg.Workers > 0 {
-		env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
+	dataDir := filepath.Join(b.dir, "data")
+	var bin string
+	var args, env []string
+	if cfg.Profile != "" {
+		// The profiled copy of serve's wiring, in a child process.
+		if bin, err = os.Executable(); err != nil {
+			b.close()
+			return nil, err
+		}
+		args = []string{profiledCmd, "--profile", cfg.Profile, "--data-dir", dataDir, "--backend", backendURL, "--workers", fmt.Sprint(cfg.Workers)}
+		fmt.Fprintf(stderr, "profiling: the bench's copy of serve's wiring runs instead of outbox serve; CPU profile to %s\n", cfg.Profile)
+	} else {
+		fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
+		if bin, err = buildOutbox(ctx, b.dir); err != nil {
+			b.close()
+			return nil, err
+		}
+		args = serveArgs(dataDir, backendURL)
+		if cfg.Workers > 0 {
+			env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
+		}
 	}
-	if b.daemon, err = startDaemon(bin, filepath.Join(b.dir, "data"), backendURL, filepath.Join(b.dir, "outbox.log"), env); err != nil {
+	if b.daemon, err = startDaemon(bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -86,11 +98,6 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 		return ctx.Err()
 	}
 	c := b.cfg
-	stopProfile, err := b.startProfile()
-	if err != nil {
-		return nil, err
-	}
-	defer stopProfile()
 	if c.HTTPSingle > 0 {
 		if err := add(b.measure(ctx, "http-single", "outbox", c.HTTPSingle, func(tag string, p *progress) []*recorder {
 			return b.http.single(ctx, tag, c.HTTPSingle, c.Clients, p)

@@ -52,15 +52,21 @@ type daemon struct {
 	SMTP string
 }
 
-// startDaemon runs `outbox serve` with its HTTP API (and SMTP listener,
-// when it has one) on free loopback ports, the given data dir and
-// backend, and waits until it listens. Its log goes to logPath.
-func startDaemon(bin, dataDir, backendURL, logPath string, env []string) (*daemon, error) {
+// serveArgs are the arguments of `outbox serve` on free loopback ports
+// with the given data dir and backend.
+func serveArgs(dataDir, backendURL string) []string {
+	return []string{"serve", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--backend", backendURL}
+}
+
+// startDaemon runs bin with args (outbox serve, or the profiled server),
+// its SMTP listener on a free loopback port too, and waits until it
+// listens. Its log goes to logPath.
+func startDaemon(bin string, args []string, logPath string, env []string) (*daemon, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--backend", backendURL)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "OUTBOX_SMTP_ADDR=127.0.0.1:0"}, env...)
 	cmd.Stdout = io.Discard
 	pr, pw := io.Pipe()

@@ -44,8 +44,9 @@ type Config struct {
 	JSON bool
 	// Keep leaves the temporary directory (data dir, logs) in place.
 	Keep bool
-	// Profile, when set, writes a CPU profile of the outbox process to
-	// this file (see profile.go).
+	// Profile, when set (the hidden --cpuprofile flag), runs the bench's
+	// profiled copy of serve's wiring (internal/profiled) instead of the
+	// outbox binary and writes its CPU profile to this file.
 	Profile string
 }
 
