@@ -71,6 +71,12 @@ type rig struct {
 // clock to trigger retries.
 func newRig(t *testing.T, expr string, named map[string]string, wrap func(string, outbox.Backend) (outbox.Backend, error)) *rig {
 	t.Helper()
+	return newRigClock(t, expr, named, wrap, false)
+}
+
+// newRigClock is newRig, on real time when realTime is set.
+func newRigClock(t *testing.T, expr string, named map[string]string, wrap func(string, outbox.Backend) (outbox.Backend, error), realTime bool) *rig {
+	t.Helper()
 	r := &rig{t: t, clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, console: &syncBuffer{}, memory: memory.New(memory.Config{})}
 	schemes := backend.Schemes{
 		"smtp":    func(u *url.URL) (outbox.Backend, error) { return nilSafe(smtp.FromURL(u)) },
@@ -86,6 +92,10 @@ func newRig(t *testing.T, expr string, named map[string]string, wrap func(string
 	if err != nil {
 		t.Fatal(err)
 	}
+	now := r.clock.Now
+	if realTime {
+		now = time.Now
+	}
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +103,7 @@ func newRig(t *testing.T, expr string, named map[string]string, wrap func(string
 	r.engine, err = outbox.NewEngine(outbox.EngineConfig{
 		Store: st, Backends: set.Backend, Workers: 8,
 		Retry:  outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Minute},
-		Now:    r.clock.Now,
+		Now:    now,
 		Jitter: func() float64 { return 0.5 },
 		Poll:   time.Hour, Retention: -1, Timeout: 10 * time.Second,
 		Logger: slog.New(slog.DiscardHandler),
@@ -101,7 +111,7 @@ func newRig(t *testing.T, expr string, named map[string]string, wrap func(string
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.client, err = outbox.NewClient(outbox.ClientConfig{Store: st, Notify: r.engine.Notify, Now: r.clock.Now, KnownBackend: set.Has})
+	r.client, err = outbox.NewClient(outbox.ClientConfig{Store: st, Notify: r.engine.Notify, Now: now, KnownBackend: set.Has})
 	if err != nil {
 		t.Fatal(err)
 	}
