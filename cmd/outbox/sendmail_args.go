@@ -120,8 +120,10 @@ func (o *sendmailOptions) cluster(s string, next func() (string, bool)) error {
 			// me too, no aliasing, initial submission, gateway, and other
 			// switches that mean nothing for a queue.
 			continue
+		case 'q':
+			return fmt.Errorf("-%s (run the queue) is not supported: outbox serve delivers continuously; see outbox ls and outbox retry", s[j:])
 		}
-		if !strings.ContainsRune("frFobOBNRVhLCXepdMq", rune(c)) {
+		if !strings.ContainsRune("frFobOBNRVhLCXepdM", rune(c)) {
 			return fmt.Errorf("unknown option -%c", c)
 		}
 		value := s[j+1:]
@@ -151,8 +153,6 @@ func (o *sendmailOptions) valued(c byte, value string) error {
 		}
 	case 'b':
 		return o.mode(value)
-	case 'q':
-		return fmt.Errorf("-q%s (run the queue) is not supported: outbox serve delivers continuously; see outbox ls and outbox retry", value)
 	}
 	// -O option=value, -B body type, -N DSN notify, -R DSN return, -V
 	// envelope id, -h hop count, -L log label, -C config, -X log file, -e

@@ -55,13 +55,14 @@ func (s *submitter) submit(ctx context.Context, m *outbox.Message) (queued, erro
 		if err == nil || errors.As(err, &f) && !f.retry {
 			return q, err
 		}
-		if time.Now().Add(delay).After(deadline) {
+		wait := min(delay, time.Until(deadline))
+		if wait <= 0 {
 			return q, err
 		}
 		select {
 		case <-ctx.Done():
 			return q, &sendmailFailure{code: exTempFail, err: fmt.Errorf("interrupted: %w", err)}
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
 		delay = min(2*delay, sendmailMaxDelay)
 	}
