@@ -17,7 +17,7 @@ variables, then the flags below. No other variable is read.
 
 `)
 		for _, v := range envVars() {
-			fmt.Fprintf(&b, "  %-27s %s\n", v.Name, v.Key)
+			fmt.Fprintf(&b, "  %-33s %s\n", v.Name, v.Key)
 		}
 		b.WriteString(`
 Listening on an address other than loopback requires api_tokens (HTTP),

@@ -64,7 +64,7 @@ type command struct {
 // commands lists the subcommands in the order help shows them.
 func commands() []command {
 	return []command{
-		{name: "serve", args: "[flags]", summary: "run Outbox: HTTP API and delivery workers", flags: serveCmd, nargs: 0},
+		{name: "serve", args: "[flags]", summary: "run Outbox: SMTP listener, HTTP API and delivery workers", flags: serveCmd, nargs: 0},
 		{name: "send", args: "[flags] [RECIPIENT...]", summary: "enqueue a message (from flags, or a raw RFC 5322 message on stdin)", flags: sendCmd, nargs: -1},
 		{name: "ls", args: "[flags]", summary: "list messages, newest first", flags: lsCmd, nargs: 0},
 		{name: "show", args: "[flags] ID", summary: "show a message with its recipients and attempt log", flags: showCmd, nargs: 1},

@@ -126,3 +126,27 @@ func TestSendmailLockedAndNoServer(t *testing.T) {
 		t.Errorf("gave up after %s, want about %s of retries", elapsed, sendmailRetryFor)
 	}
 }
+
+// TestServeWaitsForABriefLock: a sendmail that queued into the data
+// directory holds its lock for a moment; a server starting then waits
+// instead of failing.
+func TestServeWaitsForABriefLock(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		st.Close()
+		close(released)
+	}()
+	d := startDaemon(t, dir, "null:")
+	select {
+	case <-released:
+	default:
+		t.Error("outbox serve started while the data directory was locked")
+	}
+	d.Stop()
+}
