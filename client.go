@@ -19,6 +19,7 @@ type Client struct {
 	now     func() time.Time
 	notify  func()
 	backend func(name string) bool
+	route   func(m *Message) string
 }
 
 // ClientConfig configures a Client.
@@ -31,6 +32,10 @@ type ClientConfig struct {
 	// KnownBackend reports whether a backend name may be chosen per
 	// message. Nil allows only the default (an empty name).
 	KnownBackend func(name string) bool
+	// Route, when set, chooses the backend of a message that names none
+	// (routing rules by sender domain, recipient domain or tag); "" keeps
+	// the default. The choice is stored with the message at enqueue.
+	Route func(m *Message) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -56,7 +61,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("outbox: ClientConfig.Store is required")
 	}
-	c := &Client{store: cfg.Store, now: cfg.Now, notify: cfg.Notify, backend: cfg.KnownBackend}
+	c := &Client{store: cfg.Store, now: cfg.Now, notify: cfg.Notify, backend: cfg.KnownBackend, route: cfg.Route}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -134,6 +139,11 @@ func (c *Client) prepare(m *Message, now time.Time) (*Record, error) {
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	if m.Backend == "" && c.route != nil {
+		routed := *m
+		routed.Backend = c.route(m)
+		m = &routed
 	}
 	if !c.backend(m.Backend) {
 		return nil, fieldErrorf("backend", "unknown backend %q", m.Backend)

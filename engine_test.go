@@ -549,3 +549,40 @@ func TestEnginePurgesOldFinishedMessages(t *testing.T) {
 		t.Errorf("counts after purge %v", st.Counts)
 	}
 }
+
+func TestClientRoutesMessagesWithoutBackend(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, _ := outbox.NewClient(outbox.ClientConfig{
+		Store:        st,
+		KnownBackend: func(name string) bool { return name == "" || name == "bulk" || name == "chosen" },
+		Route: func(m *outbox.Message) string {
+			for _, tag := range m.Tags {
+				if tag == "newsletter" {
+					return "bulk"
+				}
+			}
+			return ""
+		},
+	})
+	tagged := msg("a@example.com")
+	tagged.Tags = []string{"newsletter"}
+	chosen := msg("a@example.com")
+	chosen.Tags, chosen.Backend = []string{"newsletter"}, "chosen"
+	for m, want := range map[*outbox.Message]string{tagged: "bulk", chosen: "chosen", msg("a@example.com"): ""} {
+		rc, err := c.Enqueue(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := c.Get(context.Background(), rc.ID)
+		if rec.Backend != want {
+			t.Errorf("stored backend %q, want %q", rec.Backend, want)
+		}
+	}
+	if tagged.Backend != "" {
+		t.Error("routing changed the caller's message")
+	}
+}
