@@ -22,7 +22,8 @@
 //   - smtp: N concurrent SMTP sessions, one transaction per message;
 //   - delivery: messages scheduled for the same second are released at
 //     once and delivered to the sink, first with 1,000 messages queued for
-//     later, then (with --backlog) with that many queued.
+//     later, then (with --backlog) with that many queued; each is run
+//     three times (--delivery-runs) and the median run is reported.
 //
 // Every phase reports its acceptance rate and latencies, the end-to-end
 // rate and latencies (submitted → received by the sink), and the peak RSS

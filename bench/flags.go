@@ -31,6 +31,9 @@ type Config struct {
 	// Delivery is the number of messages released at once in each
 	// delivery phase.
 	Delivery int
+	// DeliveryRuns is how many times each delivery phase runs; the
+	// report keeps the run of median rate.
+	DeliveryRuns int
 	// Backlog, when above BaseBacklog, adds a delivery phase with that
 	// many messages queued for later.
 	Backlog int
@@ -58,17 +61,18 @@ const BaseBacklog = 1000
 // cores.
 func defaultConfig() Config {
 	return Config{
-		HTTPSingle: 20000,
-		HTTPBatch:  100000,
-		BatchSize:  100,
-		Clients:    20,
-		PacedRate:  1000,
-		PacedFor:   10 * time.Second,
-		SMTP:       10000,
-		Sessions:   20,
-		Delivery:   10000,
-		Backlog:    BaseBacklog,
-		SinkAddr:   "127.0.0.1:0",
+		HTTPSingle:   20000,
+		HTTPBatch:    100000,
+		BatchSize:    100,
+		Clients:      20,
+		PacedRate:    1000,
+		PacedFor:     10 * time.Second,
+		SMTP:         10000,
+		Sessions:     20,
+		Delivery:     10000,
+		DeliveryRuns: 3,
+		Backlog:      BaseBacklog,
+		SinkAddr:     "127.0.0.1:0",
 	}
 }
 
@@ -77,6 +81,7 @@ func quickConfig() Config {
 	c := defaultConfig()
 	c.HTTPSingle, c.HTTPBatch, c.SMTP, c.Delivery = 2000, 10000, 1000, 1000
 	c.PacedFor = 3 * time.Second
+	c.DeliveryRuns = 1
 	return c
 }
 
@@ -105,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.SMTP, "smtp-messages", c.SMTP, "messages of the smtp phase (0 skips it)")
 	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "concurrent SMTP sessions")
 	fs.IntVar(&c.Delivery, "delivery-messages", c.Delivery, "messages released at once in each delivery phase (0 skips them)")
+	fs.IntVar(&c.DeliveryRuns, "delivery-runs", c.DeliveryRuns, "runs of each delivery phase; the report keeps the median")
 	fs.IntVar(&c.Backlog, "backlog", c.Backlog, fmt.Sprintf("messages queued for later during the last delivery phase (above %d adds a phase)", BaseBacklog))
 	fs.StringVar(&c.Peer, "peer", "", "`address` of another relay to run the smtp phase against too (it must relay to --sink-addr)")
 	fs.StringVar(&c.SinkAddr, "sink-addr", c.SinkAddr, "listening `address` of the bench's SMTP sink")
@@ -131,7 +137,7 @@ func (c Config) validate() error {
 		name string
 		v    int
 	}{{"http-messages", c.HTTPSingle}, {"batch-messages", c.HTTPBatch}, {"paced-rate", c.PacedRate},
-		{"smtp-messages", c.SMTP}, {"delivery-messages", c.Delivery}, {"backlog", c.Backlog}, {"workers", c.Workers}} {
+		{"smtp-messages", c.SMTP}, {"delivery-messages", c.Delivery}, {"delivery-runs", c.DeliveryRuns}, {"backlog", c.Backlog}, {"workers", c.Workers}} {
 		if f.v < 0 {
 			bad(f.name, "must not be negative")
 		}
