@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/backend"
+	"github.com/outboxmail/outbox/backend/limit"
+	"github.com/outboxmail/outbox/backend/redirect"
 )
 
 // Config is the configuration of `outbox serve`. It is built in layers,
@@ -24,9 +27,25 @@ type Config struct {
 	// HTTPAddr is the listen address of the HTTP API, dashboard and
 	// metrics (http_addr).
 	HTTPAddr string
-	// Backend is the default backend's URL (backend), e.g. "console:" or
-	// "smtp://relay:587"; the serve wiring parses it.
+	// Backend is the default backend's expression (backend), e.g.
+	// "console:", "smtp://relay:587" or "fanout(relay console:)"; the
+	// serve wiring parses it. [backends] default replaces it.
 	Backend string
+	// Backends are the named backends ([backends]): name → expression of
+	// the backend grammar, which may name one another.
+	Backends map[string]string
+	// Routes choose the backend of a message that names none
+	// ([[routes]]); the first that matches wins.
+	Routes []backend.Rule
+	// Limits are the limits of the named backends ([limits.NAME]), by
+	// name; Name and Now are left for the serve wiring.
+	Limits map[string]limit.Config
+	// Profile is the active profile of the config file (OUTBOX_PROFILE,
+	// --profile): "", development, staging or production.
+	Profile string
+	// Redirect is the staging profile's redirect ([profiles.staging]
+	// redirect_to, allow); nil under any other profile.
+	Redirect *redirect.Config
 	// Workers is the number of concurrent deliveries (workers).
 	Workers int
 	// APITokens are the bearer tokens the HTTP API accepts (api_tokens);
@@ -149,7 +168,18 @@ func (c Config) validate() error {
 		bad("delivery.lease", "must exceed delivery.timeout (%s ≤ %s)", d.Lease, d.Timeout)
 	}
 	errs = append(errs, c.SMTP.validate(c.MaxMessageSize)...)
+	errs = append(errs, c.validateProfile()...)
 	return errors.Join(errs...)
+}
+
+// canSetBackend refuses to set the backend key over a config file whose
+// [backends] table names the default: the default backend is one or the
+// other.
+func (c Config) canSetBackend() error {
+	if _, ok := c.Backends[backend.DefaultName]; ok {
+		return fmt.Errorf("the config file sets backends.%s too: the default backend is one or the other (remove one)", backend.DefaultName)
+	}
+	return nil
 }
 
 // checkHTTPAddr checks http_addr and the rule that a non-loopback address

@@ -51,7 +51,14 @@ func envVars() []envVar {
 	return []envVar{
 		{"OUTBOX_DATA_DIR", "data_dir", str(func(c *Config) *string { return &c.DataDir })},
 		{"OUTBOX_HTTP_ADDR", "http_addr", str(func(c *Config) *string { return &c.HTTPAddr })},
-		{"OUTBOX_BACKEND", "backend", str(func(c *Config) *string { return &c.Backend })},
+		{"OUTBOX_BACKEND", "backend", func(c *Config, v string) error {
+			if err := c.canSetBackend(); err != nil {
+				return err
+			}
+			c.Backend = v
+			return nil
+		}},
+		{"OUTBOX_PROFILE", "profile", str(func(c *Config) *string { return &c.Profile })},
 		{"OUTBOX_WORKERS", "workers", num(func(c *Config) *int { return &c.Workers })},
 		{"OUTBOX_API_TOKENS", "api_tokens", func(c *Config, v string) error {
 			c.APITokens = splitList(v)
@@ -141,17 +148,22 @@ func splitList(s string) []string {
 }
 
 // loadConfig builds the configuration from the defaults, the file at path
-// (none when empty) and the environment. The caller applies flags, then
+// (none when empty) with the section of the active profile (profile, else
+// OUTBOX_PROFILE), and the environment. The caller applies flags, then
 // validate.
-func loadConfig(path string, getenv func(string) string) (Config, error) {
+func loadConfig(path, profile string, getenv func(string) string) (Config, error) {
 	c := defaultConfig()
+	if profile == "" {
+		profile = getenv("OUTBOX_PROFILE")
+	}
 	if path != "" {
-		if err := loadFile(path, &c); err != nil {
+		if err := loadFile(path, profile, &c); err != nil {
 			return Config{}, err
 		}
 	}
 	if err := applyEnv(&c, getenv); err != nil {
 		return Config{}, err
 	}
+	c.Profile = profile
 	return c, nil
 }

@@ -17,7 +17,6 @@ import (
 type fileConfig struct {
 	DataDir        *string   `toml:"data_dir"`
 	HTTPAddr       *string   `toml:"http_addr"`
-	Backend        *string   `toml:"backend"`
 	Workers        *int      `toml:"workers"`
 	APITokens      *[]string `toml:"api_tokens"`
 	MaxMessageSize *int64    `toml:"max_message_size"`
@@ -45,6 +44,10 @@ type fileConfig struct {
 	SMTPRequireTLSAuth  *bool       `toml:"smtp_require_tls_for_auth"`
 	SMTPMaxRecipients   *int        `toml:"smtp_max_recipients"`
 	SMTPMaxConnections  *int        `toml:"smtp_max_connections"`
+
+	// fileBackends holds backend, [backends], [[routes]] and [limits].
+	fileBackends
+	Profiles fileProfiles `toml:"profiles"`
 }
 
 // fileUser is one [[smtp_users]] table.
@@ -54,9 +57,10 @@ type fileUser struct {
 	AllowedFrom  []string `toml:"allowed_from"`
 }
 
-// loadFile applies the TOML file at path onto c. Unknown keys are errors
-// naming the key and the file, so that a typo is never silently ignored.
-func loadFile(path string, c *Config) error {
+// loadFile applies the TOML file at path onto c, then the section of the
+// profile called profile, if any. Unknown keys are errors naming the key
+// and the file, so that a typo is never silently ignored.
+func loadFile(path, profile string, c *Config) error {
 	var f fileConfig
 	md, err := toml.DecodeFile(path, &f)
 	if err != nil {
@@ -73,13 +77,19 @@ func loadFile(path string, c *Config) error {
 	}
 	set(&c.DataDir, f.DataDir)
 	set(&c.HTTPAddr, f.HTTPAddr)
-	set(&c.Backend, f.Backend)
 	set(&c.Workers, f.Workers)
 	set(&c.APITokens, f.APITokens)
 	set(&c.MaxMessageSize, f.MaxMessageSize)
 	set(&c.Hostname, f.Hostname)
 	set(&c.LogFormat, f.LogFormat)
 	set(&c.Retry.MaxAttempts, f.Retry.MaxAttempts)
+	keys := refKeys{routes: "routes", limits: make(map[string]string)}
+	if err := errors.Join(applyBackends("", f.fileBackends, c, &keys), applyProfile(profile, f.Profiles, c, &keys)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.checkBackendRefs(keys); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if err := applyFileSMTP(f, &c.SMTP); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

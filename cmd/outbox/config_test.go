@@ -279,7 +279,7 @@ func TestConfigReadsOnlyDocumentedEnv(t *testing.T) {
 		"OUTBOX_MAX_MESSAGE_SIZE", "OUTBOX_LOG_LEVEL", "OUTBOX_LOG_FORMAT", "OUTBOX_HOSTNAME",
 		"OUTBOX_SMTP_ADDR", "OUTBOX_SMTPS_ADDR", "OUTBOX_SMTP_TLS_CERT", "OUTBOX_SMTP_TLS_KEY",
 		"OUTBOX_SMTP_TRUSTED_NETWORKS", "OUTBOX_SMTP_REQUIRE_TLS_FOR_AUTH", "OUTBOX_SMTP_MAX_RECIPIENTS",
-		"OUTBOX_SMTP_MAX_CONNECTIONS"}
+		"OUTBOX_SMTP_MAX_CONNECTIONS", "OUTBOX_PROFILE"}
 	slices.Sort(documented)
 	if !slices.Equal(want, documented) {
 		t.Errorf("envVars lists\n%v\nthe brief documents\n%v", want, documented)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,11 +35,11 @@ const shutdownGrace = 30 * time.Second
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 
-	def, err := backend.Open(cfg.Backend, schemes(cfg))
+	set, router, err := openBackends(cfg)
 	if err != nil {
-		return fmt.Errorf("backend: %w", err)
+		return err
 	}
-	defer def.Close()
+	defer set.Close()
 
 	st, err := openStore(ctx, cfg.DataDir)
 	if err != nil {
@@ -51,7 +52,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	eng, err := outbox.NewEngine(outbox.EngineConfig{
 		Store:     st,
-		Backends:  backendsByName(def),
+		Backends:  set.Backend,
 		Workers:   cfg.Workers,
 		Retry:     cfg.Retry,
 		Timeout:   cfg.Delivery.Timeout,
@@ -62,7 +63,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, err := outbox.NewClient(outbox.ClientConfig{Store: st, Notify: eng.Notify})
+	client, err := outbox.NewClient(outbox.ClientConfig{
+		Store:        st,
+		Notify:       eng.Notify,
+		KnownBackend: set.Has,
+		Route:        router.Route,
+	})
 	if err != nil {
 		return err
 	}
@@ -97,7 +103,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
-	log.Info("outbox started", "data_dir", cfg.DataDir, "backend", redactURL(cfg.Backend), "workers", cfg.Workers, "hostname", hostname)
+	if cfg.Redirect != nil {
+		log.Info("staging: recipients not allowed are redirected", "redirect_to", strings.Join(cfg.Redirect.To, ","),
+			"allow", strings.Join(cfg.Redirect.Allow, ","))
+	}
+	log.Info("outbox started", "data_dir", cfg.DataDir, "profile", orDefault(cfg.Profile, "none"),
+		"backend", redactBackend(cfg.named()[backend.DefaultName]), "backends", strings.Join(set.Names(), ","),
+		"routes", len(cfg.Routes), "workers", cfg.Workers, "hostname", hostname)
 
 	var runErr error
 	select {
@@ -201,23 +213,4 @@ func smtpOpener(cfg Config) backend.Opener {
 		}
 		return opener(smtp.FromURL)(u)
 	}
-}
-
-// backendsByName resolves a message's backend name: the default backend
-// for "", and an error naming any other (named backends come with the
-// config's [backends] table).
-func backendsByName(def outbox.Backend) func(string) (outbox.Backend, error) {
-	return func(name string) (outbox.Backend, error) {
-		if name == "" {
-			return def, nil
-		}
-		return nil, fmt.Errorf("backend %q is not configured", name)
-	}
-}
-
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	return "(unparsable)"
 }

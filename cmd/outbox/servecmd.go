@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 )
 
 // serveCmd defines the flags of `outbox serve` and returns the command,
@@ -25,15 +26,17 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 	path := fs.String("config", e.getenv("OUTBOX_CONFIG"), "TOML config `file` (env OUTBOX_CONFIG); none by default")
 	dataDir := fs.String("data-dir", "", "data `directory`, overriding data_dir (default ./outbox-data)")
 	httpAddr := fs.String("http-addr", "", "HTTP listen `address`, overriding http_addr (default 127.0.0.1:8025)")
-	backend := fs.String("backend", "", "default backend `URL`, overriding backend (default console:)")
+	backend := fs.String("backend", "", "default backend `expression`, overriding backend (default console:)")
+	profile := fs.String("profile", "", "active `profile` of the config file: development, staging or production (env OUTBOX_PROFILE)")
 	workers := fs.Int("workers", 0, "concurrent deliveries, overriding workers (default 8)")
 	smtpAddr := fs.String("smtp-addr", "", "SMTP (STARTTLS) listen `address`, overriding smtp_addr (default 127.0.0.1:2525; \"off\" disables)")
 	smtpsAddr := fs.String("smtps-addr", "", "SMTP implicit-TLS listen `address`, overriding smtps_addr (default off)")
 	return func() (Config, error) {
-		cfg, err := loadConfig(*path, e.getenv)
+		cfg, err := loadConfig(*path, *profile, e.getenv)
 		if err != nil {
 			return Config{}, err
 		}
+		var flagErr error
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "data-dir":
@@ -41,6 +44,9 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 			case "http-addr":
 				cfg.HTTPAddr = *httpAddr
 			case "backend":
+				if err := cfg.canSetBackend(); err != nil {
+					flagErr = fmt.Errorf("--backend: %w", err)
+				}
 				cfg.Backend = *backend
 			case "workers":
 				cfg.Workers = *workers
@@ -50,6 +56,9 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 				cfg.SMTP.TLSAddr = listenAddr(*smtpsAddr)
 			}
 		})
+		if flagErr != nil {
+			return Config{}, flagErr
+		}
 		if err := cfg.validate(); err != nil {
 			return Config{}, err
 		}

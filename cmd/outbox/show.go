@@ -102,7 +102,7 @@ func printRecord(w io.Writer, r *outbox.Record) error {
 	fmt.Fprintf(w, "\nRecipients:\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, rc := range r.Recipients {
-		fmt.Fprintf(tw, "  %s\t%s%s\n", rc.Addr, rc.Status, detail(rc.Leg, rc.Reply))
+		fmt.Fprintf(tw, "  %s\t%s%s\n", rc.Addr, rc.Status, detail(outbox.RecipientResult{Leg: rc.Leg, Reply: rc.Reply}))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -116,23 +116,31 @@ func printRecord(w io.Writer, r *outbox.Record) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, a := range r.AttemptLog {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", fmtTime(a.At), orDefault(a.Backend, "-"),
-			a.Duration.Round(time.Millisecond), a.Class, detail("", a.Reply))
+			a.Duration.Round(time.Millisecond), a.Class, detail(outbox.RecipientResult{Reply: a.Reply}))
 		for _, rr := range a.Recipients {
-			fmt.Fprintf(tw, "    %s\t\t\t%s%s\n", rr.Addr, rr.Class, detail(rr.Leg, rr.Reply))
+			fmt.Fprintf(tw, "    %s\t\t\t%s%s\n", rr.Addr, rr.Class, detail(rr))
 		}
 	}
 	return tw.Flush()
 }
 
-// detail is the last cell of a recipient line: its leg, if any, and the
-// reply, after a tab; empty when there is neither.
-func detail(leg string, reply outbox.Reply) string {
+// detail is the last cell of a recipient line, after a tab: the leg that
+// answered, if any, the backend it went through ("via smtp://b:25"),
+// "failed over" when that backend did not take the recipient so that the
+// next one got it, and the reply; empty when there is none of them.
+func detail(r outbox.RecipientResult) string {
 	var parts []string
-	if leg != "" {
-		parts = append(parts, "["+leg+"]")
+	if r.Leg != "" {
+		parts = append(parts, "["+r.Leg+"]")
 	}
-	if r := reply.String(); r != "" {
-		parts = append(parts, r)
+	if r.Via != "" {
+		parts = append(parts, "via "+r.Via)
+	}
+	if r.FailedOver {
+		parts = append(parts, "failed over")
+	}
+	if s := r.Reply.String(); s != "" {
+		parts = append(parts, s)
 	}
 	if len(parts) == 0 {
 		return ""
