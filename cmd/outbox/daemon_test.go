@@ -56,8 +56,10 @@ type daemon struct {
 	URL string
 	// SMTP and SMTPS are the addresses of the SMTP listeners, "" when off.
 	SMTP, SMTPS string
-	stderr      *lockedBuffer
-	exited      chan error
+	// stdout is what the process printed (the console backend's output).
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+	exited chan error
 }
 
 type lockedBuffer struct {
@@ -88,12 +90,19 @@ var (
 // override OUTBOX_SMTP_ADDR, e.g. with "off").
 func startDaemon(t *testing.T, dataDir, backendURL string, env ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(outboxBinary(t), "serve", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--backend", backendURL)
+	return startServe(t, []string{"--data-dir", dataDir, "--backend", backendURL}, env...)
+}
+
+// startServe runs `outbox serve` with args on a :0 HTTP port (and :0
+// SMTP unless env says otherwise) and waits until every listener is up.
+func startServe(t *testing.T, args []string, env ...string) *daemon {
+	t.Helper()
+	cmd := exec.Command(outboxBinary(t), append([]string{"serve", "--http-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "OUTBOX_SMTP_ADDR=127.0.0.1:0"}, env...)
-	d := &daemon{t: t, cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	d := &daemon{t: t, cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(d.stderr, pw)
-	cmd.Stdout = io.Discard
+	cmd.Stdout = d.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

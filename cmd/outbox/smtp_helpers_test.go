@@ -177,6 +177,7 @@ func endData(c *smtp.Client, w io.WriteCloser) (string, error) {
 
 // apiRecord is the part of GET /v1/messages/{id} the tests check.
 type apiRecord struct {
+	Backend    string   `json:"backend"`
 	ID         int64    `json:"id"`
 	MessageID  string   `json:"message_id"`
 	Status     string   `json:"status"`
