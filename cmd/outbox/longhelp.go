@@ -26,6 +26,17 @@ config file only ([[smtp_users]] name, password_hash, allowed_from); make
 a password_hash with "outbox passwd". Without smtp_tls_cert and
 smtp_tls_key, STARTTLS uses a self-signed development certificate kept in
 the data directory (tls/dev-cert.pem).
+
+Backends: backend (or [backends] default) delivers the messages that
+choose none; [backends] names others (name = expression, e.g.
+relay = "smtp://relay:587", default = "fanout(relay console:)"), chosen
+per message (API field backend, SMTP header X-Outbox-Backend) or by the
+first [[routes]] rule that matches (sender_domain, recipient_domain,
+tag, backend). [limits.NAME] sets rate (e.g. ["20/s", "10000/d"]),
+burst, max_concurrent, max_per_domain and recovery for a named backend.
+--profile (OUTBOX_PROFILE) applies [profiles.development], [profiles.
+staging] or [profiles.production] over the file; staging also needs
+redirect_to (and may set allow), where every other recipient goes.
 `)
 		return b.String()
 	case "send":
