@@ -95,24 +95,20 @@ func (b *Backend) allowed(addr string) bool {
 	return false
 }
 
-// Send delivers e to its allowed recipients and the redirect addresses,
-// with the original recipients in a header, and answers for each original
-// recipient: an allowed one by its own answer, a redirected one by the
-// redirect addresses' (accepted once all accepted).
+// Send delivers e unchanged to its allowed recipients, and a copy with the
+// original recipients in a header to the redirect addresses, in two
+// transactions so that the header (which may name Bcc recipients) never
+// reaches an allowed recipient. It answers for each original recipient: an
+// allowed one by its own answer, a redirected one by the redirect
+// addresses' (accepted once all accepted).
 func (b *Backend) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
 	if b.closed.Load() {
 		return nil, errors.New("redirect: closed")
 	}
-	var to []string
-	var redirected []string
-	add := func(a string) {
-		if !slices.ContainsFunc(to, func(x string) bool { return strings.EqualFold(x, a) }) {
-			to = append(to, a)
-		}
-	}
+	var allowed, redirected []string
 	for _, a := range e.To {
 		if b.allowed(a) {
-			add(a)
+			allowed = append(allowed, a)
 		} else {
 			redirected = append(redirected, a)
 		}
@@ -120,23 +116,12 @@ func (b *Backend) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.Recipi
 	if len(redirected) == 0 {
 		return b.child.Send(ctx, e)
 	}
-	for _, a := range b.cfg.To {
-		add(a)
+	byAddr := make(map[string]outbox.RecipientResult, len(e.To)+len(b.cfg.To))
+	if len(allowed) > 0 {
+		b.send(ctx, e, allowed, e.Data, byAddr)
 	}
-	env := *e
-	env.To = to
-	env.Data = append(header(b.cfg.Header, e.To), e.Data...)
-	res, err := b.child.Send(ctx, &env)
-	if err != nil {
-		return nil, err
-	}
-	if len(res) < len(to) {
-		return nil, fmt.Errorf("redirect: the backend returned %d results for %d recipients", len(res), len(to))
-	}
-	byAddr := make(map[string]outbox.RecipientResult, len(to))
-	for i, a := range to {
-		byAddr[strings.ToLower(a)] = res[i]
-	}
+	copyData := append(header(b.cfg.Header, e.To), e.Data...)
+	b.send(ctx, e, b.cfg.To, copyData, byAddr)
 	out := make([]outbox.RecipientResult, len(e.To))
 	for i, a := range e.To {
 		if b.allowed(a) {
@@ -147,6 +132,27 @@ func (b *Backend) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.Recipi
 		out[i] = b.redirectedAnswer(a, byAddr)
 	}
 	return out, nil
+}
+
+// send runs one transaction of e's data to the recipients to, recording
+// each recipient's answer in byAddr; a failed transaction gives every
+// recipient its error's class and reply.
+func (b *Backend) send(ctx context.Context, e *outbox.Envelope, to []string, data []byte, byAddr map[string]outbox.RecipientResult) {
+	env := *e
+	env.To, env.Data = to, data
+	res, err := b.child.Send(ctx, &env)
+	if err == nil && len(res) != len(to) {
+		err = fmt.Errorf("redirect: the backend returned %d results for %d recipients", len(res), len(to))
+	}
+	for i, a := range to {
+		r := outbox.RecipientResult{Addr: a}
+		if err != nil {
+			r.Class, r.Reply = outbox.ErrorClass(err)
+		} else {
+			r = res[i]
+		}
+		byAddr[strings.ToLower(a)] = r
+	}
 }
 
 // redirectedAnswer is the answer for a redirected recipient: the first

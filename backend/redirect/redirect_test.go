@@ -1,6 +1,7 @@
 package redirect_test
 
 import (
+	"bytes"
 	"context"
 	"net/url"
 	"strings"
@@ -46,13 +47,19 @@ func TestStagingRedirectsEveryRecipient(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mem.Messages()
-	if len(got) != 1 || strings.Join(got[0].To, " ") != "dev@staging.example.com qa@example.com" {
-		t.Fatalf("delivered to %v, want the allowed recipient and qa@example.com only", got[0].To)
+	if len(got) != 2 || strings.Join(got[0].To, " ") != "dev@staging.example.com" || strings.Join(got[1].To, " ") != "qa@example.com" {
+		t.Fatalf("delivered %d transactions, want the allowed recipient alone, then qa@example.com", len(got))
 	}
-	hdr := string(got[0].Data[:strings.Index(string(got[0].Data), "\r\n\r\n")])
+	if !bytes.Equal(got[0].Data, e.Data) {
+		t.Error("the allowed recipient did not get the message unchanged")
+	}
+	if bytes.Contains(got[0].Data, []byte("audit@example.org")) {
+		t.Error("the Bcc recipient leaked to the allowed recipient")
+	}
+	hdr := string(got[1].Data[:strings.Index(string(got[1].Data), "\r\n\r\n")])
 	for _, a := range e.To {
 		if !strings.Contains(hdr, a) {
-			t.Errorf("header section does not keep %s:\n%s", a, hdr)
+			t.Errorf("header section of the redirected copy does not keep %s:\n%s", a, hdr)
 		}
 	}
 	if !strings.HasPrefix(hdr, "X-Outbox-Original-Recipients: customer@example.org,") {

@@ -175,12 +175,30 @@ backend = %[1]q
 		t.Errorf("start-up log does not show the staging profile:\n%s", d.stderr)
 	}
 	id := enqueue(t, d, msg)
-	got := sink.WaitFor(1, 15*time.Second)[0]
-	rcpts := slices.Sorted(slices.Values(got.To))
-	if want := []string{"boss@partner.example", "dev@example.com", "qa@example.com"}; !slices.Equal(rcpts, want) {
-		t.Errorf("staging delivered to %v, want %v", rcpts, want)
+	// Two transactions: the allowed recipients get the message unchanged,
+	// qa@ a copy whose header keeps the original recipients — which never
+	// reaches an allowed recipient, since it names the Bcc.
+	var allowed, redirected *outboxtest.SinkMessage
+	for _, m := range sink.WaitFor(2, 15*time.Second) {
+		if slices.Contains(m.To, "qa@example.com") {
+			redirected = &m
+		} else {
+			allowed = &m
+		}
 	}
-	parsed, err := mail.ReadMessage(bytes.NewReader(got.Data))
+	if allowed == nil || redirected == nil {
+		t.Fatal("staging did not deliver one allowed and one redirected transaction")
+	}
+	if rcpts := slices.Sorted(slices.Values(allowed.To)); !slices.Equal(rcpts, []string{"boss@partner.example", "dev@example.com"}) {
+		t.Errorf("staging delivered to %v, want the allowed recipients", rcpts)
+	}
+	if len(redirected.To) != 1 {
+		t.Errorf("redirected copy went to %v, want qa@example.com only", redirected.To)
+	}
+	if bytes.Contains(allowed.Data, []byte("audit@elsewhere.example")) {
+		t.Error("the Bcc recipient leaked to the allowed recipients")
+	}
+	parsed, err := mail.ReadMessage(bytes.NewReader(redirected.Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +214,8 @@ backend = %[1]q
 	sink.Reset()
 	d = startServe(t, []string{"--data-dir", t.TempDir(), "--profile", "production"}, cfg)
 	enqueue(t, d, msg)
-	got = sink.WaitFor(1, 15*time.Second)[0]
-	rcpts = slices.Sorted(slices.Values(got.To))
+	got := sink.WaitFor(1, 15*time.Second)[0]
+	rcpts := slices.Sorted(slices.Values(got.To))
 	if want := []string{"audit@elsewhere.example", "boss@partner.example", "customer@customer.example", "dev@example.com"}; !slices.Equal(rcpts, want) {
 		t.Errorf("production delivered to %v, want %v", rcpts, want)
 	}
