@@ -107,6 +107,9 @@ func (b *Backend) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.Recipi
 			c, reused = nil, false
 			continue
 		}
+		if err == nil {
+			c.messages++
+		}
 		b.putIdle(c, state == connReady)
 		return res, err
 	}

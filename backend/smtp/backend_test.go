@@ -111,6 +111,33 @@ func TestConnectionReuse(t *testing.T) {
 	}
 }
 
+func TestMaxMessagesPerConnection(t *testing.T) {
+	sink := outboxtest.NewSink(t)
+	b := newBackend(t, sinkURL(sink, "tls=none&max_msgs=3"))
+	for range 7 {
+		send(t, b, envelope("a@example.com"))
+	}
+	if sink.Count() != 7 || sink.Connections() != 3 {
+		t.Errorf("%d messages over %d connections, want 7 over 3 (at most 3 per connection)", sink.Count(), sink.Connections())
+	}
+}
+
+// TestIdleConnectionHealthCheck: a connection idle past health_check is
+// checked with NOOP; one the server closed meanwhile is replaced before
+// the message is sent.
+func TestIdleConnectionHealthCheck(t *testing.T) {
+	sink := outboxtest.NewSink(t)
+	b := newBackend(t, sinkURL(sink, "tls=none&health_check=10ms"))
+	send(t, b, envelope("a@example.com"))
+	sink.Stop()
+	sink.Start()
+	time.Sleep(20 * time.Millisecond)
+	send(t, b, envelope("b@example.com"))
+	if sink.Count() != 2 || sink.Connections() != 2 {
+		t.Errorf("%d messages over %d connections, want 2 over 2", sink.Count(), sink.Connections())
+	}
+}
+
 func TestRecipientRefused(t *testing.T) {
 	sink := outboxtest.NewSink(t)
 	sink.RejectRcpt("b@example.com", 550, "5.1.1", "no such user")

@@ -46,6 +46,8 @@ const (
 	DefaultDataTimeout  = 5 * time.Minute
 	DefaultIdleTimeout  = 30 * time.Second
 	DefaultMaxConns     = 4
+	// DefaultHealthCheckAfter is Config.HealthCheckAfter's default.
+	DefaultHealthCheckAfter = 5 * time.Second
 )
 
 // Config configures a Backend. The zero value of each field but Host takes
@@ -83,6 +85,14 @@ type Config struct {
 	// MaxConns is the most connections open at once; concurrent Sends
 	// beyond it wait for a free one (default DefaultMaxConns). [max_conns]
 	MaxConns int
+	// MaxMessages closes a connection after it carried this many messages
+	// (some providers limit them); 0 means no limit. [max_msgs]
+	MaxMessages int
+	// HealthCheckAfter is how long a connection may sit idle before it is
+	// checked with NOOP when taken again (default DefaultHealthCheckAfter);
+	// a connection that fails the check is replaced before the message is
+	// sent. [health_check]
+	HealthCheckAfter time.Duration
 	// RootCAs are the certificates trusted to verify the server's (default:
 	// the system's). [ca: a PEM file]
 	RootCAs *x509.CertPool
@@ -133,6 +143,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.HealthCheckAfter == 0 {
+		c.HealthCheckAfter = DefaultHealthCheckAfter
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = DefaultMaxConns

@@ -20,6 +20,7 @@ type conn struct {
 	raw      net.Conn // the TCP connection: deadlines and closing
 	tls      bool
 	lastUsed time.Time
+	messages int // messages this connection carried
 }
 
 // close ends the connection: politely with QUIT when it is in a known

@@ -12,7 +12,7 @@
 // the server listens elsewhere (587 for submission is the usual case).
 // Query parameters are tls (starttls, opportunistic, none), auth (plain,
 // login), ehlo, timeout, data_timeout, idle_timeout, ca (a PEM file of
-// trusted certificates), insecure_skip_verify and max_conns; see [Config]
+// trusted certificates), insecure_skip_verify, max_conns, max_msgs and health_check; see [Config]
 // for their meaning and defaults. An unknown parameter or a bad value is an
 // error that names the parameter.
 //

@@ -45,7 +45,18 @@ func (b *Backend) takeIdle() (c *conn, reused bool) {
 	for _, e := range expired {
 		e.close(true)
 	}
+	if c != nil && now.Sub(c.lastUsed) >= b.cfg.HealthCheckAfter && !b.healthy(c) {
+		c.close(false)
+		return b.takeIdle()
+	}
 	return c, c != nil
+}
+
+// healthy checks a connection that sat idle with NOOP.
+func (b *Backend) healthy(c *conn) bool {
+	c.raw.SetDeadline(time.Now().Add(b.cfg.Timeout))
+	defer c.raw.SetDeadline(time.Time{})
+	return c.client.Noop() == nil
 }
 
 // putIdle keeps c for reuse when ready, else closes it; after Close it
@@ -53,6 +64,10 @@ func (b *Backend) takeIdle() (c *conn, reused bool) {
 func (b *Backend) putIdle(c *conn, ready bool) {
 	if !ready {
 		c.close(false)
+		return
+	}
+	if b.cfg.MaxMessages > 0 && c.messages >= b.cfg.MaxMessages {
+		c.close(true)
 		return
 	}
 	b.mu.Lock()

@@ -13,7 +13,7 @@ import (
 //
 //	smtp://user:pass@host:port?tls=starttls|opportunistic|none&auth=plain|login&ehlo=name
 //	    &timeout=30s&data_timeout=5m&idle_timeout=30s&ca=/path/ca.pem
-//	    &insecure_skip_verify=true&max_conns=4
+//	    &insecure_skip_verify=true&max_conns=4&max_msgs=100&health_check=5s
 //	smtps://user:pass@host:port?...            (implicit TLS; no tls parameter)
 //
 // The user name and password are percent-decoded. Every parameter is
@@ -122,6 +122,13 @@ func setParam(cfg *Config, scheme, name, v string) error {
 		if err != nil || cfg.MaxConns < 1 {
 			return configErrorf(name, "%q is not a positive number", v)
 		}
+	case "max_msgs":
+		cfg.MaxMessages, err = strconv.Atoi(v)
+		if err != nil || cfg.MaxMessages < 1 {
+			return configErrorf(name, "%q is not a positive number", v)
+		}
+	case "health_check":
+		cfg.HealthCheckAfter, err = parseDuration(name, v)
 	default:
 		return configErrorf(name, "unknown parameter")
 	}
