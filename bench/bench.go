@@ -20,12 +20,14 @@ type bench struct {
 	daemon *daemon
 	http   *httpLoad
 	queued int // messages queued for later
-	start  time.Time
+	// failed keeps the work dir (data dir and the daemon's log) for a
+	// look at what went wrong.
+	failed bool
 }
 
 // newBench builds outbox and starts the sink and `outbox serve`.
 func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error) {
-	b := &bench{cfg: cfg, out: stderr, tty: isTerminal(os.Stderr) && stderr == os.Stderr, start: time.Now()}
+	b := &bench{cfg: cfg, out: stderr, tty: isTerminal(os.Stderr) && stderr == os.Stderr}
 	var err error
 	if b.dir, err = os.MkdirTemp("", "outbox-bench-"); err != nil {
 		return nil, err
@@ -58,6 +60,7 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 		}
 	}
 	if b.daemon, err = startDaemon(bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
+		b.failed = true
 		b.close()
 		return nil, err
 	}
@@ -70,7 +73,8 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 	return b, nil
 }
 
-// close stops everything and removes the work dir unless --keep.
+// close stops everything and removes the work dir, unless --keep or the
+// run failed.
 func (b *bench) close() {
 	if b.daemon != nil {
 		if err := b.daemon.stop(); err != nil {
@@ -80,10 +84,12 @@ func (b *bench) close() {
 	if b.sink != nil {
 		b.sink.Close()
 	}
-	if b.dir != "" && !b.cfg.Keep {
+	switch {
+	case b.dir == "":
+	case b.cfg.Keep || b.failed:
+		fmt.Fprintf(b.out, "kept %s (data dir and outbox.log)\n", b.dir)
+	default:
 		os.RemoveAll(b.dir)
-	} else if b.dir != "" {
-		fmt.Fprintf(b.out, "kept %s\n", b.dir)
 	}
 }
 

@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer b.close()
 	rep, err := b.runAll(ctx)
 	if err != nil {
+		b.failed = true
 		return err
 	}
 	if cfg.JSON {
