@@ -12,25 +12,57 @@ import (
 // recipients answered 452 while others were accepted.
 const maxRetryNowRounds = 20
 
-// commit stores the outcome of a delivery attempt.
-func (e *Engine) commit(r *Record, o *Outcome) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.store.Complete(ctx, *o); err != nil {
+// commit stores the outcome of a delivery attempt. A failed commit (a full
+// disk, a database restarting) is retried with backoff while the lease
+// lasts: giving up would send the message again once the lease expires.
+// Only Stop's deadline or a lost lease ends the retries early.
+func (e *Engine) commit(r *Record, o *Outcome, claimed time.Time) {
+	deadline := claimed.Add(e.cfg.Lease - e.cfg.Lease/10)
+	delay := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := e.store.Complete(ctx, *o)
+		cancel()
+		if err == nil {
+			break
+		}
 		if errors.Is(err, ErrLeaseLost) {
 			e.log.Warn("outcome dropped: lease lost", "id", r.ID)
 			return
 		}
-		e.log.Error("commit delivery outcome; the lease will return the message", "id", r.ID, "err", err)
-		return
+		if !time.Now().Add(delay).Before(deadline) || !e.pause(delay) {
+			e.log.Error("commit delivery outcome failed; the lease will return the message", "id", r.ID, "err", err)
+			return
+		}
+		e.log.Warn("commit delivery outcome; retrying", "id", r.ID, "err", err, "in", delay)
+		delay = min(2*delay, 5*time.Second)
 	}
 	lvl := "debug"
 	if o.Status == StatusFailed || o.Status == StatusExpired {
 		lvl = "warn"
 	}
 	e.logOutcome(lvl, r, o)
+	// A retry due before the dispatcher's next poll must wake it.
+	soon := e.cfg.Now().Add(e.cfg.Poll)
+	for _, due := range []time.Time{o.NextAttemptAt, o.LegsDueAt} {
+		if !due.IsZero() && due.Before(soon) {
+			e.Notify()
+		}
+	}
 	if e.cfg.Observe != nil {
 		e.cfg.Observe(r, o)
+	}
+}
+
+// pause waits for d; it reports false once Stop's deadline has passed.
+func (e *Engine) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.abortCx.Done():
+		return false
 	}
 }
 

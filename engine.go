@@ -285,6 +285,7 @@ func (e *Engine) begin(r *Record) {
 	e.inflight++
 	e.mu.Unlock()
 	e.work.Add(1)
+	claimed := time.Now()
 	go func() {
 		defer e.work.Done()
 		o, ok := e.attemptSafely(r)
@@ -296,7 +297,7 @@ func (e *Engine) begin(r *Record) {
 		default:
 		}
 		if ok {
-			e.commit(r, o)
+			e.commit(r, o, claimed)
 		}
 	}()
 }

@@ -586,3 +586,102 @@ func TestClientRoutesMessagesWithoutBackend(t *testing.T) {
 		t.Error("routing changed the caller's message")
 	}
 }
+
+// TestEngineWakesForNearRetry: a retry due before the next poll is not
+// left waiting for the poll (real clock, a 1h poll, a 50ms backoff).
+func TestEngineWakesForNearRetry(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var calls atomic.Int64
+	eng, _ := outbox.NewEngine(outbox.EngineConfig{
+		Store: st, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Retry: outbox.RetryPolicy{MinDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
+		Backends: func(string) (outbox.Backend, error) {
+			return outbox.BackendFunc(func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+				if calls.Add(1) == 1 {
+					return nil, errors.New("connection reset")
+				}
+				return outbox.Accepted(e, outbox.Reply{Code: 250}), nil
+			}), nil
+		},
+	})
+	c, _ := outbox.NewClient(outbox.ClientConfig{Store: st, Notify: eng.Notify})
+	eng.Start(ctx)
+	defer eng.Stop(ctx)
+	rc, err := c.Enqueue(ctx, msg("a@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, _ := c.Get(ctx, rc.ID)
+		if rec.Status == outbox.StatusSent {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retry due in 50ms not made within 10s (status %s, %d sends)", rec.Status, calls.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// flakyStore fails the first n Completes, as a full disk would.
+type flakyStore struct {
+	outbox.Store
+	failures atomic.Int64
+}
+
+func (f *flakyStore) Complete(ctx context.Context, o outbox.Outcome) error {
+	if f.failures.Add(-1) >= 0 {
+		return errors.New("commit: database or disk is full (13)")
+	}
+	return f.Store.Complete(ctx, o)
+}
+
+// TestEngineRetriesFailedCommit: an outcome whose commit fails is kept and
+// committed again, so the delivered message is not sent a second time.
+func TestEngineRetriesFailedCommit(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	flaky := &flakyStore{Store: st}
+	flaky.failures.Store(3)
+	var sends atomic.Int64
+	eng, _ := outbox.NewEngine(outbox.EngineConfig{
+		Store: flaky, Logger: slog.New(slog.DiscardHandler),
+		Backends: func(string) (outbox.Backend, error) {
+			return outbox.BackendFunc(func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+				sends.Add(1)
+				return outbox.Accepted(e, outbox.Reply{Code: 250}), nil
+			}), nil
+		},
+	})
+	c, _ := outbox.NewClient(outbox.ClientConfig{Store: st, Notify: eng.Notify})
+	eng.Start(ctx)
+	defer eng.Stop(ctx)
+	rc, err := c.Enqueue(ctx, msg("a@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, _ := c.Get(ctx, rc.ID)
+		if rec.Status == outbox.StatusSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outcome never committed: status %s", rec.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sends.Load() != 1 || flaky.failures.Load() >= 0 {
+		t.Errorf("%d sends (want 1), %d failures left", sends.Load(), flaky.failures.Load())
+	}
+}
