@@ -35,7 +35,6 @@ func BenchmarkDeliverToSink(b *testing.B) {
 	eng, err := outbox.NewEngine(outbox.EngineConfig{
 		Store:    st,
 		Backends: func(string) (outbox.Backend, error) { return be, nil },
-		Workers:  8,
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

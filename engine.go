@@ -44,7 +44,9 @@ type EngineConfig struct {
 	// a message is never sent through another backend than the one named.
 	// Required.
 	Backends func(name string) (Backend, error)
-	// Workers is the number of concurrent deliveries (default 8).
+	// Workers is the number of concurrent deliveries (default 32). They
+	// are goroutines; the connections an SMTP backend opens are capped by
+	// its own pool.
 	Workers int
 	// Retry is the retry policy (default DefaultRetryPolicy).
 	Retry RetryPolicy
@@ -78,7 +80,7 @@ type EngineConfig struct {
 
 func (c *EngineConfig) setDefaults() {
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = 32
 	}
 	c.Retry = c.Retry.withDefaults()
 	if c.Timeout <= 0 {

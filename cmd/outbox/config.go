@@ -91,7 +91,7 @@ func defaultConfig() Config {
 		DataDir:        "./outbox-data",
 		HTTPAddr:       "127.0.0.1:8025",
 		Backend:        "console:",
-		Workers:        8,
+		Workers:        32,
 		MaxMessageSize: 25 << 20,
 		Retention:      720 * time.Hour,
 		LogLevel:       slog.LevelInfo,

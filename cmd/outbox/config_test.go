@@ -66,7 +66,7 @@ func TestDefaultConfig(t *testing.T) {
 		DataDir:        "./outbox-data",
 		HTTPAddr:       "127.0.0.1:8025",
 		Backend:        "console:",
-		Workers:        8,
+		Workers:        32,
 		MaxMessageSize: 26214400,
 		Retention:      720 * time.Hour,
 		LogLevel:       slog.LevelInfo,

@@ -28,7 +28,7 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 	httpAddr := fs.String("http-addr", "", "HTTP listen `address`, overriding http_addr (default 127.0.0.1:8025)")
 	backend := fs.String("backend", "", "default backend `expression`, overriding backend (default console:)")
 	profile := fs.String("profile", "", "active `profile` of the config file: development, staging or production (env OUTBOX_PROFILE)")
-	workers := fs.Int("workers", 0, "concurrent deliveries, overriding workers (default 8)")
+	workers := fs.Int("workers", 0, "concurrent deliveries, overriding workers (default 32)")
 	smtpAddr := fs.String("smtp-addr", "", "SMTP (STARTTLS) listen `address`, overriding smtp_addr (default 127.0.0.1:2525; \"off\" disables)")
 	smtpsAddr := fs.String("smtps-addr", "", "SMTP implicit-TLS listen `address`, overriding smtps_addr (default off)")
 	return func() (Config, error) {
