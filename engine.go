@@ -72,6 +72,16 @@ type EngineConfig struct {
 	// Observe, when set, is called after each outcome is committed, e.g.
 	// to update metrics. It must be quick and safe for concurrent use.
 	Observe func(r *Record, o *Outcome)
+	// Saturated, when set, is called before each claim: the claim skips
+	// the due messages of the backends it names (as stored in
+	// Record.Backend, "" for the default backend), which stay queued
+	// without an attempt counted, e.g. backends over their rate or
+	// concurrency limit (backend.Set.Saturated). until is the earliest time
+	// one of them may take mail again: while any is skipped, the
+	// dispatcher claims again then, or when a delivery ends, and at the
+	// latest after Poll (after 100ms when until is zero). It must be quick
+	// and safe for concurrent use.
+	Saturated func() (names []string, until time.Time)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Jitter returns a number in [0,1) for backoff jitter (default math/rand/v2).
@@ -216,8 +226,14 @@ func (e *Engine) dispatch() {
 				return
 			}
 		}
+		var skip []string
+		var until time.Time
+		if e.cfg.Saturated != nil {
+			skip, until = e.cfg.Saturated()
+		}
 		now := e.cfg.Now().UTC()
-		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free, Weights: e.cfg.PriorityWeights})
+		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free,
+			Weights: e.cfg.PriorityWeights, SkipBackends: skip})
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
 			if !e.sleep(errDelay) {
@@ -233,15 +249,11 @@ func (e *Engine) dispatch() {
 		if len(recs) == free {
 			continue
 		}
-		wait := e.cfg.Poll
-		if next, ok, err := e.store.NextDue(ctx); err != nil {
-			e.log.Error("next due message", "err", err)
-		} else if ok {
-			wait = min(wait, max(next.Sub(e.cfg.Now()), time.Millisecond))
-		}
+		wait, slot := e.idleWait(ctx, now, skip, until)
 		t := time.NewTimer(wait)
 		select {
 		case <-e.wake:
+		case <-slot:
 		case <-t.C:
 		case <-e.stop:
 			t.Stop()
@@ -249,6 +261,32 @@ func (e *Engine) dispatch() {
 		}
 		t.Stop()
 	}
+}
+
+// idleWait returns how long the dispatcher sleeps when a claim left
+// workers free: until Poll, the next message falls due, or, while the
+// claim skipped saturated backends, one of them frees up (until; 100ms
+// when unknown). Skipped backends' mail may be due already, so a due time
+// not after the claim's now is taken for theirs; and a delivery ending
+// (the slot channel returned, nil when nothing was skipped) may free a
+// concurrency limit.
+func (e *Engine) idleWait(ctx context.Context, now time.Time, skip []string, until time.Time) (time.Duration, <-chan struct{}) {
+	wait := e.cfg.Poll
+	if next, ok, err := e.store.NextDue(ctx); err != nil {
+		e.log.Error("next due message", "err", err)
+	} else if ok && (len(skip) == 0 || next.After(now)) {
+		wait = min(wait, max(next.Sub(e.cfg.Now()), time.Millisecond))
+	}
+	if len(skip) == 0 {
+		return wait, nil
+	}
+	const unknown, floor = 100 * time.Millisecond, 10 * time.Millisecond
+	if until.IsZero() {
+		wait = min(wait, unknown)
+	} else {
+		wait = min(wait, max(until.Sub(e.cfg.Now()), floor))
+	}
+	return wait, e.slot
 }
 
 func (e *Engine) stopping() bool {

@@ -36,8 +36,11 @@ type Store interface {
 	// status whose legs are due (Outcome.LegsDueAt ≤ req.Now, or whose
 	// legs' claim expired) is leased too, its status unchanged. Each
 	// priority gets its share of the limit as ClaimShares says; FIFO by due
-	// time within a priority. Returned records carry Raw, Lease and all
-	// recipients. Two concurrent claims never return the same message.
+	// time within a priority. Messages whose Record.Backend is in
+	// req.SkipBackends are left alone however due they are: they stay as
+	// they are, to be claimed by a later claim that does not skip them.
+	// Returned records carry Raw, Lease and all recipients. Two concurrent
+	// claims never return the same message.
 	Claim(ctx context.Context, req ClaimRequest) ([]*Record, error)
 
 	// Complete applies the outcome of a delivery to a claimed message. It
@@ -106,6 +109,10 @@ type ClaimRequest struct {
 	// Weights are the shares of high, normal and low priority (in that
 	// order) in one claim; zero means DefaultPriorityWeights.
 	Weights [3]int
+	// SkipBackends are backend names, as stored in Record.Backend ("" is
+	// a message that names none), whose messages this claim leaves alone,
+	// e.g. backends over their rate or concurrency limit. Nil skips none.
+	SkipBackends []string
 }
 
 // DefaultPriorityWeights gives high, normal and low priority 6:3:1 of each claim.

@@ -215,3 +215,38 @@ func testNotDue(t *testing.T, open Open) {
 		t.Errorf("claim at send_at = %v, want %d", got, id[0])
 	}
 }
+
+// testSkipBackends: a claim skipping a backend leaves its due messages
+// queued, however due, and claims the others ("" is a backend like any
+// other); a later claim without the skip takes them.
+func testSkipBackends(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	var recs []*outbox.Record
+	for i, b := range []string{"a", "b", "", "a", "b", ""} {
+		r := newRecord(i, at(time.Duration(i)*time.Second))
+		r.Backend = b
+		recs = append(recs, r)
+	}
+	id := enqueue(t, s, recs...)
+	got, err := s.Claim(ctx, outbox.ClaimRequest{Now: at(time.Minute), Lease: lease, Limit: 10, SkipBackends: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{id[1], id[2], id[4], id[5]}; !slices.Equal(ids(got), want) {
+		t.Fatalf("claim skipping a = %v, want %v (the b and \"\" messages)", ids(got), want)
+	}
+	for _, i := range []int{0, 3} {
+		if r := get(t, s, id[i]); r.Status != outbox.StatusQueued || r.Attempts != 0 {
+			t.Errorf("skipped message %d is %s with %d attempts, want queued with none", id[i], r.Status, r.Attempts)
+		}
+	}
+	got, err = s.Claim(ctx, outbox.ClaimRequest{Now: at(time.Minute), Lease: lease, Limit: 10, SkipBackends: []string{"a", "b", ""}})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("claim skipping every backend = %v, %v; want none", ids(got), err)
+	}
+	if got := ids(claim(t, s, at(time.Minute), 10)); !slices.Equal(got, []int64{id[0], id[3]}) {
+		t.Errorf("claim without the skip = %v, want the a messages %v", got, []int64{id[0], id[3]})
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSending: 6})
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"PriorityShares", testPriorityShares},
 		{"FIFOWithinPriority", testFIFO},
 		{"NotDueNotClaimed", testNotDue},
+		{"SkipBackends", testSkipBackends},
 		{"CompletePerRecipient", testComplete},
 		{"CompleteNewLeg", testCompleteNewLeg},
 		{"CompleteLeaseLost", testCompleteLeaseLost},

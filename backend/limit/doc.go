@@ -8,7 +8,10 @@
 // limit goes back to the queue, due when its turn comes, without counting
 // an attempt — mail over a limit waits, it never fails. The wrapper holds
 // that turn for the message (by queue id), so that released messages come
-// back paced at the rate rather than all at once.
+// back paced at the rate rather than all at once. Before each claim the
+// engine asks which backends are saturated (Backend.Saturated) and leaves
+// their mail in the queue; a kept turn that comes while its message waits
+// there goes to the next message of the backend that asks.
 //
 // A throttling answer from the upstream (421, 4.7.x, 4.2.1: the throttled
 // class) halves the backend's rate; every recovery period without another

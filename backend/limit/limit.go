@@ -116,8 +116,9 @@ func (l *Backend) HasLegs() bool {
 }
 
 // Reserve takes a turn for e now, or says how long until its turn. A
-// message told to wait has its turn kept for it (by e.ID). When ok, done
-// must be called once the delivery ends.
+// message told to wait has its turn kept for it (by e.ID); a turn whose
+// message has not come back by its time goes to the next message without
+// one. When ok, done must be called once the delivery ends.
 func (l *Backend) Reserve(e *outbox.Envelope) (done func(), wait time.Duration, ok bool) {
 	now := l.cfg.Now()
 	l.mu.Lock()
@@ -140,11 +141,13 @@ func (l *Backend) Reserve(e *outbox.Envelope) (done func(), wait time.Duration, 
 			return nil, h.at.Sub(now), false
 		}
 		delete(l.held, e.ID)
-	} else if delay := l.takeLocked(now, e.ID != 0); delay > 0 {
-		if e.ID != 0 {
-			l.held[e.ID] = hold{at: now.Add(delay), expires: now.Add(delay + holdFor)}
+	} else if !l.takeDueTurnLocked(now) {
+		if delay := l.takeLocked(now, e.ID != 0); delay > 0 {
+			if e.ID != 0 {
+				l.held[e.ID] = hold{at: now.Add(delay), expires: now.Add(delay + holdFor)}
+			}
+			return nil, delay, false
 		}
-		return nil, delay, false
 	}
 	l.inflight++
 	for _, d := range domains {

@@ -209,3 +209,54 @@ func TestConformance(t *testing.T) {
 		}}
 	})
 }
+
+// TestSaturated: a backend out of rate tokens, or at its concurrency
+// limit, is saturated until the next token or a delivery's end; a turn
+// kept for a message that has come and is not taken frees it, and the
+// next message without a turn takes it over.
+func TestSaturated(t *testing.T) {
+	c := newClock()
+	l, err := limit.New(memory.New(memory.Config{}), limit.Config{Rates: []limit.Rate{{10, time.Second}}, Burst: 1, MaxConcurrent: 1, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sat, _ := l.Saturated(); sat {
+		t.Fatal("a fresh backend is saturated")
+	}
+	done, _, ok := l.Reserve(backendtest.Envelope(1, "a@example.org"))
+	if !ok {
+		t.Fatal("first message refused")
+	}
+	if sat, until := l.Saturated(); !sat || !until.After(c.Now()) {
+		t.Fatalf("at max_concurrent with no token: saturated=%v until %s, want saturated until later", sat, until)
+	}
+	done()
+	if sat, until := l.Saturated(); !sat || !until.Equal(c.Now().Add(100*time.Millisecond)) {
+		t.Fatalf("no token: saturated=%v until %s, want until the next token in 100ms", sat, until.Sub(c.Now()))
+	}
+	c.Advance(100 * time.Millisecond)
+	if sat, _ := l.Saturated(); sat {
+		t.Fatal("saturated once a token came")
+	}
+	// Message 2 takes the token; message 3 is told to wait for its turn.
+	d2, _, ok2 := l.Reserve(backendtest.Envelope(2, "a@example.org"))
+	d2()
+	if _, wait, ok3 := l.Reserve(backendtest.Envelope(3, "a@example.org")); !ok2 || ok3 || wait != 100*time.Millisecond {
+		t.Fatalf("ok2=%v ok3=%v wait %s, want 2 sent and 3 told 100ms", ok2, ok3, wait)
+	}
+	if sat, until := l.Saturated(); !sat || !until.Equal(c.Now().Add(100*time.Millisecond)) {
+		t.Fatalf("turn kept for 3: saturated=%v until +%s, want until that turn in 100ms", sat, until.Sub(c.Now()))
+	}
+	c.Advance(100 * time.Millisecond)
+	if sat, _ := l.Saturated(); sat {
+		t.Fatal("saturated while message 3's turn has come")
+	}
+	d4, _, ok4 := l.Reserve(backendtest.Envelope(4, "a@example.org"))
+	if !ok4 {
+		t.Fatal("message 4 did not take over the turn message 3 left")
+	}
+	d4()
+	if sat, _ := l.Saturated(); !sat {
+		t.Error("not saturated once the only turn was taken")
+	}
+}

@@ -53,6 +53,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	eng, err := outbox.NewEngine(outbox.EngineConfig{
 		Store:     st,
 		Backends:  set.Backend,
+		Saturated: set.Saturated,
 		Workers:   cfg.Workers,
 		Retry:     cfg.Retry,
 		Timeout:   cfg.Delivery.Timeout,
