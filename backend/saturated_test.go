@@ -19,8 +19,8 @@ import (
 func TestSetSaturated(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	limits := map[string]limit.Config{
-		"default": {Rates: []limit.Rate{{1, time.Second}}, Burst: 1},
-		"bulk":    {Rates: []limit.Rate{{10, time.Second}}, Burst: 1},
+		"default": {Rates: []limit.Rate{{N: 1, Per: time.Second}}, Burst: 1},
+		"bulk":    {Rates: []limit.Rate{{N: 10, Per: time.Second}}, Burst: 1},
 	}
 	set, err := backend.NewSet(backend.SetConfig{
 		Named: map[string]string{"default": "memory:", "bulk": "memory:", "other": "memory:"},
