@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/outboxmail/outbox/internal/daemon"
 )
 
 // bench holds what a run sets up: the sink, the outbox daemon and the
@@ -17,7 +19,7 @@ type bench struct {
 	tty    bool
 	dir    string
 	sink   *sink
-	daemon *daemon
+	daemon *outboxd
 	http   *httpLoad
 	queued int // messages queued for later
 	// failed keeps the work dir (data dir and the daemon's log) for a
@@ -50,16 +52,16 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 		fmt.Fprintf(stderr, "profiling: the bench's copy of serve's wiring runs instead of outbox serve; CPU profile to %s\n", cfg.Profile)
 	} else {
 		fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
-		if bin, err = buildOutbox(ctx, b.dir); err != nil {
+		if bin, err = daemon.Build(ctx, b.dir); err != nil {
 			b.close()
 			return nil, err
 		}
-		args = serveArgs(dataDir, backendURL)
+		args = daemon.ServeArgs("--data-dir", dataDir, "--backend", backendURL)
 		if cfg.Workers > 0 {
 			env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
 		}
 	}
-	if b.daemon, err = startDaemon(bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
+	if b.daemon, err = startDaemon(ctx, bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
 		b.failed = true
 		b.close()
 		return nil, err
@@ -68,8 +70,8 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 	if b.daemon.SMTP != "" {
 		smtpNote = "SMTP on " + b.daemon.SMTP
 	}
-	fmt.Fprintf(stderr, "sink on %s; outbox serve (pid %d) on %s, %s\n", b.sink.Addr(), b.daemon.pid(), b.daemon.HTTP, smtpNote)
-	b.http = newHTTPLoad(b.daemon.HTTP, max(cfg.Clients, 4))
+	fmt.Fprintf(stderr, "sink on %s; outbox serve (pid %d) on %s, %s\n", b.sink.Addr(), b.daemon.PID(), b.daemon.URL, smtpNote)
+	b.http = newHTTPLoad(b.daemon.URL, max(cfg.Clients, 4))
 	return b, nil
 }
 
@@ -78,7 +80,7 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 func (b *bench) close() {
 	if b.daemon != nil {
 		if err := b.daemon.stop(); err != nil {
-			fmt.Fprintf(b.out, "outbox serve: %v\n", err)
+			fmt.Fprintln(b.out, err)
 		}
 	}
 	if b.sink != nil {
@@ -160,8 +162,8 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 	for _, r := range rep.Results {
 		rep.PeakRSS = max(rep.PeakRSS, r.PeakRSS)
 	}
-	if !b.daemon.alive() {
-		return nil, fmt.Errorf("outbox serve died during the run: %v", b.daemon.err)
+	if !b.daemon.Alive() {
+		return nil, fmt.Errorf("outbox serve died during the run: %v", b.daemon.Wait())
 	}
 	rep.finish()
 	return rep, nil
@@ -205,8 +207,8 @@ func (b *bench) measure(ctx context.Context, phase, target string, total int, su
 		_, res.PeakRSS, _ = b.daemon.memory()
 		res.PeakRSSSinceStart = sinceStart
 	}
-	if !b.daemon.alive() {
-		return res, fmt.Errorf("outbox serve died during %s: %v", phase, b.daemon.err)
+	if !b.daemon.Alive() {
+		return res, fmt.Errorf("outbox serve died during %s: %v", phase, b.daemon.Wait())
 	}
 	return res, nil
 }

@@ -207,7 +207,7 @@ func (s *suite) testBadInputAtVolume(t *testing.T) {
 		t.Errorf("%d bad submissions reached the upstream", leaked)
 	}
 	if !d.Alive() {
-		t.Fatalf("outbox serve died: %v\n%s", d.err, d.logTail())
+		t.Fatalf("outbox serve died: %v\n%s", d.Wait(), d.logTail())
 	}
 	t.Logf("%d malformed API requests and %d malformed SMTP sessions refused; %d good messages all delivered (%d duplicates)",
 		bad.Load(), badSMTP.Load(), l.len(), a.duplicates)

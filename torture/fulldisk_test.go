@@ -116,7 +116,7 @@ func (s *suite) testFullDisk(t *testing.T) {
 	refused := count(&codes, "http 503") + count(&codes, "smtp 451")
 	t.Logf("disk full (filler of %d KiB): %d messages acknowledged before, %d during; answers: %s", filled>>10, before, l.len()-before, summary(&codes))
 	if !d.Alive() {
-		t.Fatalf("outbox serve died when the disk filled up: %v\n%s", d.err, d.logTail())
+		t.Fatalf("outbox serve died when the disk filled up: %v\n%s", d.Wait(), d.logTail())
 	}
 	if refused == 0 {
 		t.Errorf("no enqueue was refused with 503/451 while the disk was full\n%s", d.logTail())

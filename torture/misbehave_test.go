@@ -18,7 +18,7 @@ import (
 type upstream struct {
 	t    *testing.T
 	sink *outboxtest.Sink
-	d    *daemon
+	d    *served
 	c    *http.Client
 	l    *ledger
 	n    int

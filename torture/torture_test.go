@@ -3,13 +3,10 @@ package torture
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-)
 
-// outboxPkg is the daemon the tests build and run.
-const outboxPkg = "github.com/outboxmail/outbox/cmd/outbox"
+	"github.com/outboxmail/outbox/internal/daemon"
+)
 
 // suite is what every torture test shares: the daemon binary, built once.
 type suite struct {
@@ -34,10 +31,9 @@ func TestTorture(t *testing.T) {
 // the test binary was built with.
 func buildOutbox(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "outbox")
-	cmd := exec.Command("go", "build", "-o", bin, outboxPkg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", outboxPkg, err, out)
+	bin, err := daemon.Build(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

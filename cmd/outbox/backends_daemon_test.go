@@ -24,7 +24,7 @@ func sinkURL(s *outboxtest.Sink) string { return "smtp://" + s.Addr() + "?tls=no
 
 // enqueue posts a message over HTTP and returns its queue id; it fails
 // the test unless the answer is 202.
-func enqueue(t *testing.T, d *daemon, msg map[string]any) int64 {
+func enqueue(t *testing.T, d *served, msg map[string]any) int64 {
 	t.Helper()
 	var rc struct{ ID int64 }
 	if code, err := post(context.Background(), d.URL+"/v1/messages", msg, &rc); err != nil || code != 202 {
@@ -76,8 +76,8 @@ backend = "b"
 tag = "marketing"
 backend = "c"
 `, sinkURL(a), sinkURL(b), sinkURL(c))))
-	if !strings.Contains(d.stderr.String(), "backends=a,b,c,default") || !strings.Contains(d.stderr.String(), "profile=none") {
-		t.Errorf("start-up log does not list the backends and the profile:\n%s", d.stderr)
+	if !strings.Contains(d.Stderr(), "backends=a,b,c,default") || !strings.Contains(d.Stderr(), "profile=none") {
+		t.Errorf("start-up log does not list the backends and the profile:\n%s", d.Stderr())
 	}
 
 	msg := func(subject string, to string, extra map[string]any) map[string]any {
@@ -171,8 +171,8 @@ backend = %[1]q
 	}
 
 	d := startServe(t, []string{"--data-dir", t.TempDir()}, cfg, "OUTBOX_PROFILE=staging")
-	if !strings.Contains(d.stderr.String(), "profile=staging") || !strings.Contains(d.stderr.String(), "redirect_to=qa@example.com") {
-		t.Errorf("start-up log does not show the staging profile:\n%s", d.stderr)
+	if !strings.Contains(d.Stderr(), "profile=staging") || !strings.Contains(d.Stderr(), "redirect_to=qa@example.com") {
+		t.Errorf("start-up log does not show the staging profile:\n%s", d.Stderr())
 	}
 	id := enqueue(t, d, msg)
 	// Two transactions: the allowed recipients get the message unchanged,

@@ -103,7 +103,7 @@ func TestCrashSafety(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d acknowledged messages never delivered\n%s", lost, len(acked), d.stderr)
+			t.Fatalf("%d of %d acknowledged messages never delivered\n%s", lost, len(acked), d.Stderr())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

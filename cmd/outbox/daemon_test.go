@@ -1,22 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/outboxmail/outbox/internal/daemon"
 )
 
 // The tests in this file boot the real `outbox serve` binary as a
@@ -37,11 +35,7 @@ func outboxBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "outbox")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binPath, buildErr = daemon.Build(context.Background(), dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -49,114 +43,53 @@ func outboxBinary(t *testing.T) string {
 	return binPath
 }
 
-// daemon is a running `outbox serve`.
-type daemon struct {
-	t   *testing.T
-	cmd *exec.Cmd
-	URL string
-	// SMTP and SMTPS are the addresses of the SMTP listeners, "" when off.
-	SMTP, SMTPS string
+// served is a running `outbox serve`: URL, SMTP and SMTPS are its
+// addresses, Stderr() its log.
+type served struct {
+	*daemon.Process
+	t *testing.T
 	// stdout is what the process printed (the console backend's output).
-	stdout *lockedBuffer
-	stderr *lockedBuffer
-	exited chan error
+	stdout *daemon.Buffer
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var (
-	listenLine  = regexp.MustCompile(`msg=listening service=(http|smtp|smtps) addr=(\S+)`)
-	startedLine = `msg="outbox started"`
-)
 
 // startDaemon runs `outbox serve` on :0 HTTP and SMTP ports with the
 // given data dir and backend, and waits until every listener is up. The
 // environment holds only what the process needs, plus env (which may
 // override OUTBOX_SMTP_ADDR, e.g. with "off").
-func startDaemon(t *testing.T, dataDir, backendURL string, env ...string) *daemon {
+func startDaemon(t *testing.T, dataDir, backendURL string, env ...string) *served {
 	t.Helper()
 	return startServe(t, []string{"--data-dir", dataDir, "--backend", backendURL}, env...)
 }
 
 // startServe runs `outbox serve` with args on a :0 HTTP port (and :0
 // SMTP unless env says otherwise) and waits until every listener is up.
-func startServe(t *testing.T, args []string, env ...string) *daemon {
+// The process is killed when the test ends, if still running.
+func startServe(t *testing.T, args []string, env ...string) *served {
 	t.Helper()
-	cmd := exec.Command(outboxBinary(t), append([]string{"serve", "--http-addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "OUTBOX_SMTP_ADDR=127.0.0.1:0"}, env...)
-	d := &daemon{t: t, cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
-	pr, pw := io.Pipe()
-	cmd.Stderr = io.MultiWriter(d.stderr, pw)
-	cmd.Stdout = d.stdout
-	if err := cmd.Start(); err != nil {
+	d := &served{t: t, stdout: &daemon.Buffer{}}
+	p, err := daemon.Start(t.Context(), daemon.Options{
+		Bin:    outboxBinary(t),
+		Args:   daemon.ServeArgs(args...),
+		Env:    env,
+		Stdout: d.stdout,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.exited <- cmd.Wait(); pw.Close() }()
-	ready := make(chan map[string]string, 1)
-	go func() {
-		addrs := map[string]string{}
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
-				addrs[m[1]] = m[2]
-			}
-			if strings.Contains(sc.Text(), startedLine) && addrs != nil {
-				ready <- addrs
-				addrs = nil
-			}
-		}
-	}()
-	select {
-	case addrs := <-ready:
-		d.URL = "http://" + addrs["http"]
-		d.SMTP, d.SMTPS = addrs["smtp"], addrs["smtps"]
-	case err := <-d.exited:
-		t.Fatalf("outbox serve exited before listening: %v\n%s", err, d.stderr)
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("outbox serve did not start within 30s\n%s", d.stderr)
-	}
-	t.Cleanup(func() { d.Kill() })
+	d.Process = p
+	t.Cleanup(p.Kill)
 	return d
 }
 
-// Kill sends SIGKILL and waits for the process to die.
-func (d *daemon) Kill() {
-	if d.cmd.ProcessState != nil {
-		return
-	}
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.exited
-	d.exited <- nil
-}
-
 // Stop sends SIGTERM and waits for a clean exit.
-func (d *daemon) Stop() {
+func (d *served) Stop() {
 	d.t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.exited:
-		d.exited <- err
-		if err != nil {
-			d.t.Errorf("outbox serve exited with %v after SIGTERM\n%s", err, d.stderr)
-		}
-	case <-time.After(40 * time.Second):
-		d.t.Fatalf("outbox serve did not stop within 40s of SIGTERM\n%s", d.stderr)
+	err := d.Process.Stop(40 * time.Second)
+	switch {
+	case errors.Is(err, daemon.ErrStopTimeout):
+		d.t.Fatalf("%v\n%s", err, d.Stderr())
+	case err != nil:
+		d.t.Errorf("%v\n%s", err, d.Stderr())
 	}
 }
 
@@ -232,6 +165,6 @@ func messageID(raw []byte) string {
 func runBinary(t *testing.T, args ...string) ([]byte, error) {
 	t.Helper()
 	cmd := exec.Command(outboxBinary(t), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = daemon.Env()
 	return cmd.CombinedOutput()
 }

@@ -23,7 +23,7 @@ import (
 
 // smtpDaemon boots outbox serve with the user "app" (password "secret"),
 // delivering to a new sink, with the host name mx.outbox.test.
-func smtpDaemon(t *testing.T, extraConfig string) (*daemon, *outboxtest.Sink, string) {
+func smtpDaemon(t *testing.T, extraConfig string) (*served, *outboxtest.Sink, string) {
 	t.Helper()
 	sink := outboxtest.NewSink(t)
 	dir := t.TempDir()
@@ -37,7 +37,7 @@ func smtpDaemon(t *testing.T, extraConfig string) (*daemon, *outboxtest.Sink, st
 // they are the bytes the client sent with a Received field on top and
 // without the control fields; the API knows the id by the Message-ID the
 // client gave, with the tags of X-Outbox-Tags; it was sent.
-func checkSubmitted(t *testing.T, d *daemon, sink *outboxtest.Sink, id int64, sent []byte, protocol string, tags []string) {
+func checkSubmitted(t *testing.T, d *served, sink *outboxtest.Sink, id int64, sent []byte, protocol string, tags []string) {
 	t.Helper()
 	got := sink.WaitFor(1, 15*time.Second)[0]
 	stored := getBytes(t, fmt.Sprintf("%s/v1/messages/%d/raw", d.URL, id))

@@ -187,9 +187,9 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 	}
 	fmt.Fprintf(w, "Subject: in flight\r\n\r\nfirst half\r\n")
 
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Signal(syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(d.stderr.String(), "shutting down") && time.Now().Before(deadline) {
+	for !strings.Contains(d.Stderr(), "shutting down") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // the listeners close right after
@@ -198,9 +198,8 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 		t.Error("the SMTP listener still accepts connections after SIGTERM")
 	}
 	select {
-	case err := <-d.exited:
-		d.exited <- err
-		t.Fatalf("outbox serve exited with a transaction under way: %v\n%s", err, d.stderr)
+	case <-d.Exited():
+		t.Fatalf("outbox serve exited with a transaction under way: %v\n%s", d.Wait(), d.Stderr())
 	default:
 	}
 
@@ -212,13 +211,12 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 	id := queueID(t, reply)
 	c.Quit()
 	select {
-	case err := <-d.exited:
-		d.exited <- err
-		if err != nil {
-			t.Fatalf("outbox serve exited with %v\n%s", err, d.stderr)
+	case <-d.Exited():
+		if err := d.Wait(); err != nil {
+			t.Fatalf("outbox serve exited with %v\n%s", err, d.Stderr())
 		}
 	case <-time.After(40 * time.Second):
-		t.Fatalf("outbox serve did not stop after the transaction ended\n%s", d.stderr)
+		t.Fatalf("outbox serve did not stop after the transaction ended\n%s", d.Stderr())
 	}
 
 	d2 := startDaemon(t, dir, backendURL)
@@ -236,9 +234,9 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 func TestSMTPDevelopmentCertificate(t *testing.T) {
 	dir := t.TempDir()
 	d := startDaemon(t, dir, "null:", "OUTBOX_SMTPS_ADDR=127.0.0.1:0")
-	if !strings.Contains(d.stderr.String(), "level=WARN msg=\"SMTP uses a self-signed development certificate") ||
-		!strings.Contains(d.stderr.String(), "generated=true") {
-		t.Errorf("no warning about a generated development certificate:\n%s", d.stderr)
+	if !strings.Contains(d.Stderr(), "level=WARN msg=\"SMTP uses a self-signed development certificate") ||
+		!strings.Contains(d.Stderr(), "generated=true") {
+		t.Errorf("no warning about a generated development certificate:\n%s", d.Stderr())
 	}
 	certPath := filepath.Join(dir, "tls", "dev-cert.pem")
 	first, err := os.ReadFile(certPath)
@@ -264,8 +262,8 @@ func TestSMTPDevelopmentCertificate(t *testing.T) {
 	d.Stop()
 
 	d = startDaemon(t, dir, "null:")
-	if !strings.Contains(d.stderr.String(), "generated=false") {
-		t.Errorf("second start: no warning about the reused certificate:\n%s", d.stderr)
+	if !strings.Contains(d.Stderr(), "generated=false") {
+		t.Errorf("second start: no warning about the reused certificate:\n%s", d.Stderr())
 	}
 	if again, _ := os.ReadFile(certPath); !bytes.Equal(again, first) {
 		t.Error("the development certificate changed between starts")
