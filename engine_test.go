@@ -591,11 +591,7 @@ func TestClientRoutesMessagesWithoutBackend(t *testing.T) {
 // left waiting for the poll (real clock, a 1h poll, a 50ms backoff).
 func TestEngineWakesForNearRetry(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	var calls atomic.Int64
 	eng, _ := outbox.NewEngine(outbox.EngineConfig{
 		Store: st, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler),
@@ -616,17 +612,37 @@ func TestEngineWakesForNearRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitSent(t, c, rc.ID)
+}
+
+// waitSent waits (in real time, up to 10s) until message id is sent.
+func waitSent(t *testing.T, c *outbox.Client, id int64) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		rec, _ := c.Get(ctx, rc.ID)
+		rec, err := c.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if rec.Status == outbox.StatusSent {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("retry due in 50ms not made within 10s (status %s, %d sends)", rec.Status, calls.Load())
+			t.Fatalf("message %d not sent within 10s: status %s, last error %q", id, rec.Status, rec.LastError)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// openStore opens a SQLite store in a temp dir, closed at the end of the test.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // flakyStore fails the first n Completes, as a full disk would.
@@ -646,11 +662,7 @@ func (f *flakyStore) Complete(ctx context.Context, o outbox.Outcome) error {
 // committed again, so the delivered message is not sent a second time.
 func TestEngineRetriesFailedCommit(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	flaky := &flakyStore{Store: st}
 	flaky.failures.Store(3)
 	var sends atomic.Int64
@@ -670,17 +682,7 @@ func TestEngineRetriesFailedCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rec, _ := c.Get(ctx, rc.ID)
-		if rec.Status == outbox.StatusSent {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("outcome never committed: status %s", rec.Status)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitSent(t, c, rc.ID)
 	if sends.Load() != 1 || flaky.failures.Load() >= 0 {
 		t.Errorf("%d sends (want 1), %d failures left", sends.Load(), flaky.failures.Load())
 	}

@@ -107,9 +107,9 @@ func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 				return nil, fmt.Errorf("parameter weights: %d weights for %d backends", len(cfg.Weights), len(children))
 			}
 		case "cooldown":
-			d, err := time.ParseDuration(v[0])
-			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("parameter cooldown: %q is not a positive duration such as 60s", v[0])
+			d, err := chain.ParseCooldown(v[0])
+			if err != nil {
+				return nil, err
 			}
 			cfg.Cooldown = d
 		default:

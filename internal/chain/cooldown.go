@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -71,4 +72,14 @@ func (c *Cooldown) Order(first int) []int {
 	}
 	slices.SortStableFunc(cooling, func(a, b int) int { return c.until[a].Compare(c.until[b]) })
 	return append(ready, cooling...)
+}
+
+// ParseCooldown reads the cooldown parameter of a failover or roundrobin
+// expression: a positive duration.
+func ParseCooldown(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("parameter cooldown: %q is not a positive duration such as 60s", v)
+	}
+	return d, nil
 }
