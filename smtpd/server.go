@@ -100,7 +100,7 @@ func (s *Server) serve(l net.Listener, tlsConfig *tls.Config) error {
 	if tlsConfig != nil {
 		ll = tls.NewListener(ll, tlsConfig)
 	}
-	s.log.Info("smtp listening", "addr", l.Addr().String(), "tls", tlsConfig != nil)
+	s.log.Debug("smtp listening", "addr", l.Addr().String(), "tls", tlsConfig != nil)
 	err := s.smtp.Serve(ll)
 	if s.conns.closing.Load() {
 		return ErrServerClosed
