@@ -20,10 +20,13 @@ const (
 		WHERE priority = ? AND due_at <= ?` + selectDueOrder
 	selectDueOrder = `
 		ORDER BY due_at, id LIMIT ?`
-	leaseMessage = `UPDATE messages SET
+	// leaseMessages leases the messages of a JSON array of ids, the one
+	// at position i under the token base+i (base bound first).
+	leaseMessages = `UPDATE messages SET
 		status = CASE WHEN status IN ('queued', 'deferred', 'sending') THEN 'sending' ELSE status END,
-		lease = ?, due_at = ?, updated_at = ?
-		WHERE id = ?
+		lease = ?1 + due.pos, due_at = ?2, updated_at = ?3
+		FROM (SELECT key AS pos, value AS due_id FROM json_each(?4)) AS due
+		WHERE messages.id = due.due_id
 		RETURNING ` + recordColumns
 )
 
@@ -59,9 +62,18 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 		out = out[:0]
 		now := nanos(req.Now)
 		until := nanos(req.Now.Add(req.Lease))
+		// A priority that gave fewer than asked has nothing more due in
+		// this transaction: a later pass over it would find nothing.
+		drained := make(map[outbox.Priority]bool, len(outbox.Priorities))
 		err := outbox.ClaimByPriority(req.Limit, req.Weights, func(p outbox.Priority, n int) (int, error) {
+			if drained[p] {
+				return 0, nil
+			}
 			recs, err := claimPriority(ctx, t, p, n, now, until, req.SkipBackends)
 			out = append(out, recs...)
+			if len(recs) < n {
+				drained[p] = true
+			}
 			return len(recs), err
 		})
 		if err != nil {
@@ -108,16 +120,47 @@ func claimPriority(ctx context.Context, t *tx, p outbox.Priority, n int, now, un
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select due: %w", err)
 	}
-	recs := make([]*outbox.Record, 0, len(ids))
-	for _, d := range ids {
-		lease := t.w.allocLease()
-		r, err := scanRecord(t.QueryRowContext(ctx, leaseMessage, lease, until, now, d.id))
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// One statement leases them all, under a block of tokens taken in due
+	// order; RETURNING gives no order, so the position in ids puts each
+	// record back in its place.
+	pos := make(map[int64]int, len(ids))
+	list := make([]int64, len(ids))
+	for i, d := range ids {
+		pos[d.id] = i
+		list[i] = d.id
+	}
+	base := t.w.allocLeases(len(ids))
+	rows, err = t.QueryContext(ctx, leaseMessages, base, until, now, idList(list))
+	if err != nil {
+		return nil, fmt.Errorf("lease messages: %w", err)
+	}
+	recs := make([]*outbox.Record, len(ids))
+	got := 0
+	for rows.Next() {
+		r, err := scanRecord(rows)
 		if err != nil {
-			return recs, fmt.Errorf("lease message %d: %w", d.id, err)
+			rows.Close()
+			return nil, fmt.Errorf("lease messages: %w", err)
 		}
-		r.Lease = lease
-		t.move(d.status, r.Status)
-		recs = append(recs, r)
+		i, ok := pos[r.ID]
+		if !ok || recs[i] != nil {
+			rows.Close()
+			return nil, fmt.Errorf("lease messages: unexpected message %d", r.ID)
+		}
+		r.Lease = base + int64(i)
+		t.move(ids[i].status, r.Status)
+		recs[i] = r
+		got++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lease messages: %w", err)
+	}
+	if got != len(ids) {
+		return nil, fmt.Errorf("lease messages: leased %d of %d", got, len(ids))
 	}
 	return recs, nil
 }

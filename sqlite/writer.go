@@ -280,9 +280,10 @@ func (w *writer) allocID() int64 {
 	return id
 }
 
-// allocLease returns a new lease token, never handed out before.
-func (w *writer) allocLease() int64 {
+// allocLeases returns the first of n new lease tokens, base to base+n-1,
+// never handed out before.
+func (w *writer) allocLeases(n int) int64 {
 	l := w.nextLease
-	w.nextLease++
+	w.nextLease += int64(n)
 	return l
 }
