@@ -37,6 +37,13 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.readFailed(r, err)
 	}
+	if len(buf) > head && (buf[head] == ' ' || buf[head] == '\t') {
+		// It would continue the Received field: what follows would be
+		// header fields that stripHeader takes for body (Bcc kept).
+		err := errors.New("the header starts with a continuation line")
+		s.logRefused(tx, err)
+		return reply(554, smtp.EnhancedCode{5, 6, 0}, "Message refused: "+err.Error())
+	}
 	raw, controls := stripHeader(buf[:head], buf[head:])
 	m := &outbox.Message{
 		Raw:  raw,

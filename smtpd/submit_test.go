@@ -124,6 +124,32 @@ func TestBccDeliveredFromEnvelopeOnly(t *testing.T) {
 	}
 }
 
+// A message whose first line is a continuation line would continue the
+// Received field the server prepends: the fields after it are then header
+// fields of the stored message, though the header scan took them for body
+// and left Bcc and the control fields in. Such a header is refused.
+func TestLeadingContinuationLineRefused(t *testing.T) {
+	env := start(t, Config{})
+	c := env.dial(t)
+	for _, lead := range []string{" folded\r\n", "\tfolded\r\n"} {
+		msg := lead +
+			"From: app@example.com\r\n" +
+			"To: visible@example.net\r\n" +
+			"Bcc: hidden@example.net\r\n" +
+			"X-Outbox-Priority: high\r\n" +
+			"\r\n" +
+			"body\r\n"
+		_, err := trySend(c, "app@example.com", []string{"visible@example.net", "hidden@example.net"}, msg, nil)
+		wantCode(t, err, 554, smtp.EnhancedCode{5, 6, 0})
+		if err := c.Reset(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := env.count(t); n != 0 {
+		t.Fatalf("%d messages stored, want 0", n)
+	}
+}
+
 func TestControlHeadersAppliedAndRemoved(t *testing.T) {
 	env := start(t, Config{})
 	c := env.dial(t)
