@@ -194,7 +194,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 	close(e.stop)
 	e.mu.Unlock()
 
-	<-e.done
+	// The dispatcher may be inside a claim: a store that hangs must not
+	// hold Stop past ctx.
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		e.abort()
+		<-e.done
+	}
 	finished := make(chan struct{})
 	go func() { e.work.Wait(); close(finished) }()
 	select {

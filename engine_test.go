@@ -687,3 +687,55 @@ func TestEngineRetriesFailedCommit(t *testing.T) {
 		t.Errorf("%d sends (want 1), %d failures left", sends.Load(), flaky.failures.Load())
 	}
 }
+
+// blockingClaims is a store whose claims hang until their context ends,
+// as a stuck database would.
+type blockingClaims struct {
+	outbox.Store
+	entered chan struct{}
+}
+
+func (b *blockingClaims) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.Record, error) {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestStopHonoursDeadlineDuringClaim: Stop returns by its deadline even
+// while the dispatcher is stuck in a claim.
+func TestStopHonoursDeadlineDuringClaim(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	store := &blockingClaims{Store: st, entered: make(chan struct{}, 1)}
+	eng, err := outbox.NewEngine(outbox.EngineConfig{
+		Store:     store,
+		Backends:  func(string) (outbox.Backend, error) { return outbox.BackendFunc(nil), nil },
+		Retention: -1,
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-store.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- eng.Stop(ctx) }()
+	select {
+	case err := <-stopped:
+		if err == nil {
+			t.Error("Stop past its deadline returned nil")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop hangs past its deadline while a claim is stuck")
+	}
+}
