@@ -13,7 +13,10 @@ import (
 // Operator statements.
 const (
 	selectState = `SELECT status, expires_at FROM messages WHERE id = ?`
-	requeue     = `UPDATE messages SET status = 'queued', attempts = 0, lifetime_start = ?1,
+	// A final message is held for its legs while its lease is set and
+	// not yet expired (due_at is the lease's expiry).
+	selectLegsHeld = `SELECT lease <> 0 AND due_at IS NOT NULL AND due_at > ?2 FROM messages WHERE id = ?1`
+	requeue        = `UPDATE messages SET status = 'queued', attempts = 0, lifetime_start = ?1,
 		next_attempt_at = ?1, due_at = ?1, updated_at = ?1
 		WHERE id = ?2`
 	// Recipients not yet sent go again; sent ones stay sent.
@@ -37,7 +40,8 @@ const (
 
 // Retry puts a deferred, failed or expired message back in the queue, due
 // now, with its attempts and lifetime reset; its failed and expired
-// recipients become pending again, sent ones stay sent. Errors wrap
+// recipients become pending again, sent ones stay sent. A final message
+// held by a claim for its pending legs is refused as sending. Errors wrap
 // outbox.ErrNotFound, *outbox.StateError or outbox.ErrPastExpiry.
 func (s *Store) Retry(ctx context.Context, id int64, now time.Time) (*outbox.Record, error) {
 	now = now.UTC()
@@ -54,6 +58,17 @@ func (s *Store) Retry(ctx context.Context, id int64, now time.Time) (*outbox.Rec
 		}
 		if !expires.IsZero() && !expires.After(now) {
 			return outbox.ErrPastExpiry
+		}
+		// A claim delivering its pending legs holds it: queued now, it
+		// would be claimed again and those legs sent twice.
+		if !status.Pending() {
+			var held bool
+			if err := t.QueryRowContext(ctx, selectLegsHeld, id, nanos(now)).Scan(&held); err != nil {
+				return err
+			}
+			if held {
+				return &outbox.StateError{Op: "retry", Status: outbox.StatusSending}
+			}
 		}
 		if err := t.exec(requeue, nanos(now), id); err != nil {
 			return err

@@ -183,3 +183,55 @@ func testPendingLegLeaseExpiry(t *testing.T, open Open) {
 	}
 	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSent: 1})
 }
+
+// testRetryDuringLegsClaim: a failed message whose primary refused it
+// while a secondary leg is pending can be retried, but not while a claim
+// holds it for that leg: the retry would make it claimable at once, a
+// second claimer would send the leg again, and the first claim's outcome
+// (the leg accepted) would be dropped as a lost lease.
+func testRetryDuringLegsClaim(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	id := enqueue(t, s, newRecord(1, at(0), "to@example.org"))[0]
+	r := claimOnly(t, s, at(0), id)
+	refused := outbox.Reply{Code: 550, Text: "no such user"}
+	down := outbox.Reply{Text: "connection refused"}
+	legsDue := at(10 * time.Minute)
+	o := outbox.Outcome{ID: id, Lease: r.Lease, Now: at(time.Second), Status: outbox.StatusFailed,
+		LegsDueAt: legsDue, Attempts: 1, LastError: "550 no such user",
+		Recipients: []outbox.Recipient{
+			{Addr: "to@example.org", Status: outbox.RecipientFailed, Reply: refused},
+			{Addr: "to@example.org", Leg: "0", Status: outbox.RecipientFailed, Reply: refused},
+			{Addr: "to@example.org", Leg: "1", Status: outbox.RecipientPending, Reply: down},
+		}}
+	if err := s.Complete(ctx, o); err != nil {
+		t.Fatalf("Complete (failed, leg 1 pending): %v", err)
+	}
+	legs := claimOnly(t, s, legsDue, id)
+	if legs.Status != outbox.StatusFailed {
+		t.Fatalf("claimed for its legs: status %s, want failed", legs.Status)
+	}
+	_, err := s.Retry(ctx, id, legsDue.Add(time.Second))
+	wantStateError(t, err, "retry", outbox.StatusSending)
+	if recs := claim(t, s, legsDue.Add(2*time.Second), 10); len(recs) != 0 {
+		t.Fatalf("a second claim during the legs claim returned %v", ids(recs))
+	}
+	done := outbox.Outcome{ID: id, Lease: legs.Lease, Now: legsDue.Add(3 * time.Second), Status: outbox.StatusFailed,
+		Attempts: 2, Recipients: []outbox.Recipient{
+			{Addr: "to@example.org", Leg: "1", Status: outbox.RecipientSent, Reply: outbox.Reply{Code: 250, Text: "ok"}},
+		}}
+	if err := s.Complete(ctx, done); err != nil {
+		t.Fatalf("Complete of the legs claim: %v", err)
+	}
+	// Once the legs claim is over, the operator may retry the refused
+	// recipient; the leg that accepted stays sent.
+	got, err := s.Retry(ctx, id, legsDue.Add(4*time.Second))
+	if err != nil {
+		t.Fatalf("Retry after the legs claim: %v", err)
+	}
+	if got.Status != outbox.StatusQueued {
+		t.Errorf("after Retry: %s, want queued", got.Status)
+	}
+	wantRecipient(t, got.Recipients, "1", "to@example.org", outbox.RecipientSent, outbox.Reply{Code: 250, Text: "ok"})
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusQueued: 1})
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"CompleteLeaseLost", testCompleteLeaseLost},
 		{"PendingLegClaimedAgain", testPendingLeg},
 		{"PendingLegLeaseExpiry", testPendingLegLeaseExpiry},
+		{"RetryDuringLegsClaim", testRetryDuringLegsClaim},
 		{"Retry", testRetry},
 		{"RetryErrors", testRetryErrors},
 		{"Cancel", testCancel},
