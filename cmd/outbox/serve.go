@@ -93,6 +93,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			Logger:       log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // a whole request, body included: a stalled upload cannot hold a connection forever
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
