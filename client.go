@@ -177,11 +177,13 @@ func (c *Client) prepare(m *Message, now time.Time) (*Record, error) {
 		Size:           len(r.Data),
 		CreatedAt:      now,
 		UpdatedAt:      now,
-		LifetimeStart:  now,
-		SendAt:         m.SendAt.UTC(),
-		ExpiresAt:      m.ExpiresAt.UTC(),
-		NextAttemptAt:  due,
-		Raw:            r.Data,
+		// The queue lifetime runs from when delivery may start: a
+		// message scheduled past it must not expire untried.
+		LifetimeStart: due,
+		SendAt:        m.SendAt.UTC(),
+		ExpiresAt:     m.ExpiresAt.UTC(),
+		NextAttemptAt: due,
+		Raw:           r.Data,
 	}, nil
 }
 

@@ -739,3 +739,18 @@ func TestStopHonoursDeadlineDuringClaim(t *testing.T) {
 		t.Fatal("Stop hangs past its deadline while a claim is stuck")
 	}
 }
+
+// TestScheduledPastLifetimeIsDelivered: a message scheduled (SendAt)
+// further out than the queue lifetime is delivered when it falls due,
+// not expired untried: its lifetime starts when it is scheduled.
+func TestScheduledPastLifetimeIsDelivered(t *testing.T) {
+	r := newRig(t, answer(nil), outbox.EngineConfig{Retry: outbox.RetryPolicy{MaxLifetime: 24 * time.Hour}})
+	m := msg("a@example.com")
+	m.SendAt = r.clock.Now().Add(48 * time.Hour)
+	id := r.enqueue(m)
+	r.advance(48*time.Hour + time.Second)
+	rec := r.waitStatus(id, outbox.StatusSent)
+	if r.sends.Load() != 1 || rec.Attempts != 1 {
+		t.Errorf("sends = %d, attempts = %d; want 1 and 1", r.sends.Load(), rec.Attempts)
+	}
+}

@@ -28,8 +28,8 @@ type Record struct {
 	Attempts  int       `json:"attempts"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// LifetimeStart is when the maximum queue lifetime began: the enqueue,
-	// or an operator's last retry.
+	// LifetimeStart is when the maximum queue lifetime began: the enqueue
+	// (its SendAt when later), or an operator's last retry.
 	LifetimeStart time.Time `json:"-"`
 	SendAt        time.Time `json:"send_at,omitzero"`
 	ExpiresAt     time.Time `json:"expires_at,omitzero"`

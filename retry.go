@@ -16,7 +16,8 @@ type RetryPolicy struct {
 	// means no limit, so MaxLifetime decides (the default).
 	MaxAttempts int
 	// MaxLifetime expires a message still undelivered this long after it
-	// was enqueued or last retried by an operator (default 120h, as Postfix).
+	// was enqueued (or scheduled to start, SendAt) or last retried by an
+	// operator (default 120h, as Postfix).
 	MaxLifetime time.Duration
 }
 
