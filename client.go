@@ -109,6 +109,10 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []*Message) ([]BatchResu
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	if len(stored) != len(recs) {
+		// A store breaking its contract: acknowledge nothing.
+		return nil, fmt.Errorf("%w: the store returned %d results for %d messages", ErrUnavailable, len(stored), len(recs))
+	}
 	added := false
 	for j, r := range stored {
 		i := idx[j]

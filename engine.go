@@ -125,6 +125,10 @@ func (c *EngineConfig) validate() error {
 		return errors.New("outbox: EngineConfig.Store is required")
 	case c.Backends == nil:
 		return errors.New("outbox: EngineConfig.Backends is required")
+	case c.PriorityWeights[0] < 0 || c.PriorityWeights[1] < 0 || c.PriorityWeights[2] < 0:
+		return fmt.Errorf("outbox: EngineConfig.PriorityWeights %v must not be negative", c.PriorityWeights)
+	case c.PriorityWeights != [3]int{} && c.PriorityWeights[0]+c.PriorityWeights[1]+c.PriorityWeights[2] == 0:
+		return fmt.Errorf("outbox: EngineConfig.PriorityWeights %v must not sum to zero", c.PriorityWeights)
 	case c.Lease <= c.Timeout:
 		return fmt.Errorf("outbox: EngineConfig.Lease (%s) must exceed Timeout (%s)", c.Lease, c.Timeout)
 	}

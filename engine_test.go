@@ -754,3 +754,34 @@ func TestScheduledPastLifetimeIsDelivered(t *testing.T) {
 		t.Errorf("sends = %d, attempts = %d; want 1 and 1", r.sends.Load(), rec.Attempts)
 	}
 }
+
+// shortStore answers an enqueue with fewer results than messages.
+type shortStore struct{ outbox.Store }
+
+func (s shortStore) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
+	res, err := s.Store.Enqueue(ctx, recs)
+	if len(res) > 0 {
+		res = res[:len(res)-1]
+	}
+	return res, err
+}
+
+func TestClientRefusesShortStoreAnswer(t *testing.T) {
+	c, _ := outbox.NewClient(outbox.ClientConfig{Store: shortStore{openStore(t)}})
+	_, err := c.EnqueueBatch(context.Background(), []*outbox.Message{msg("a@example.com"), msg("b@example.com")})
+	if !errors.Is(err, outbox.ErrUnavailable) {
+		t.Errorf("a short store answer gave %v, want ErrUnavailable (nothing acknowledged)", err)
+	}
+}
+
+func TestEngineRefusesBadPriorityWeights(t *testing.T) {
+	for _, w := range [][3]int{{-1, 1, 0}, {1, -1, 0}} {
+		_, err := outbox.NewEngine(outbox.EngineConfig{
+			Store: openStore(t), PriorityWeights: w,
+			Backends: func(string) (outbox.Backend, error) { return nil, nil },
+		})
+		if err == nil || !strings.Contains(err.Error(), "PriorityWeights") {
+			t.Errorf("weights %v: %v, want an error naming PriorityWeights", w, err)
+		}
+	}
+}
