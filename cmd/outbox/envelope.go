@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 )
 
@@ -49,9 +50,11 @@ func envelopeFromHeaders(raw []byte) (headerEnvelope, error) {
 	return env, nil
 }
 
-// removeHeader returns raw without the header field name (and its folded
-// continuation lines), leaving every other byte as it was.
-func removeHeader(raw []byte, name string) []byte {
+// removeHeader returns raw without the header fields named (and their
+// folded continuation lines), leaving every other byte as it was. The
+// header ends at the first blank line, or at the first line that is
+// neither a field nor a continuation (a message without a header).
+func removeHeader(raw []byte, names ...string) []byte {
 	var out []byte
 	dropping := false
 	rest := raw
@@ -63,15 +66,19 @@ func removeHeader(raw []byte, name string) []byte {
 		line := rest[:end]
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			// The blank line ends the header: the body follows unchanged.
-			out = append(out, rest...)
-			return out
+			return append(out, rest...)
 		}
-		switch {
-		case line[0] == ' ' || line[0] == '\t':
-			// A continuation of the field before.
-		default:
+		if line[0] != ' ' && line[0] != '\t' {
 			colon := bytes.IndexByte(line, ':')
-			dropping = colon > 0 && strings.EqualFold(strings.TrimSpace(string(line[:colon])), name)
+			var field string
+			if colon > 0 {
+				field = string(bytes.TrimRight(line[:colon], " \t"))
+			}
+			if field == "" || strings.ContainsAny(field, " \t") {
+				// Not a header field: no header, or its end.
+				return append(out, rest...)
+			}
+			dropping = slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, field) })
 		}
 		if !dropping {
 			out = append(out, line...)

@@ -17,9 +17,12 @@ func TestRemoveHeader(t *testing.T) {
 		{"body untouched", "To: b\r\n\r\nBcc: in the body\r\n", "To: b\r\n\r\nBcc: in the body\r\n"},
 		{"no body", "To: b\r\nBcc: x", "To: b\r\n"},
 		{"several", "Bcc: a\r\nTo: b\r\nBcc: c\r\n\r\n", "To: b\r\n\r\n"},
+		{"resent", "Resent-Bcc: a\r\nTo: b\r\n\r\n", "To: b\r\n\r\n"},
+		{"no header: body kept", "hello\r\nBcc: not a field here\r\n", "hello\r\nBcc: not a field here\r\n"},
+		{"header ends at a non-field line", "To: b\r\nplain text\r\nBcc: in the text\r\n", "To: b\r\nplain text\r\nBcc: in the text\r\n"},
 	}
 	for _, tt := range tests {
-		if got := string(removeHeader([]byte(tt.in), "Bcc")); got != tt.want {
+		if got := string(removeHeader([]byte(tt.in), "Bcc", "Resent-Bcc")); got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
 		}
 	}

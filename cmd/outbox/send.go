@@ -164,7 +164,7 @@ func (f *sendFlags) rawMessage(m *outbox.Message, stdin io.Reader) (*outbox.Mess
 		for _, addr := range env.to {
 			m.To = append(m.To, outbox.Address{Addr: addr})
 		}
-		raw = removeHeader(raw, "Bcc")
+		raw = removeHeader(raw, "Bcc", "Resent-Bcc")
 	}
 	m.Raw = raw
 	return m, nil

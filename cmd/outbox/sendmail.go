@@ -129,7 +129,7 @@ func sendmail(ctx context.Context, e *env, args []string) error {
 		author.Address = defaultSender(domain, e.getenv)
 	}
 	// Blind copies stay blind: the envelope alone carries them.
-	raw = removeHeader(addFrom(raw, fields, author), "Bcc")
+	raw = removeHeader(addFrom(raw, fields, author), "Bcc", "Resent-Bcc")
 
 	m := &outbox.Message{Raw: raw, From: outbox.Address{Addr: sender}, IdempotencyKey: newSendmailKey()}
 	for _, r := range dedupe(rcpts) {
