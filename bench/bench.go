@@ -40,26 +40,20 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 	}
 	backendURL := "smtp://" + b.sink.Addr() + "?tls=none"
 	dataDir := filepath.Join(b.dir, "data")
-	var bin string
-	var args, env []string
+	var env []string
+	fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
+	bin, err := daemon.Build(ctx, b.dir)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	args := daemon.ServeArgs("--data-dir", dataDir, "--backend", backendURL)
 	if cfg.Profile != "" {
-		// The profiled copy of serve's wiring, in a child process.
-		if bin, err = os.Executable(); err != nil {
-			b.close()
-			return nil, err
-		}
-		args = []string{profiledCmd, "--profile", cfg.Profile, "--data-dir", dataDir, "--backend", backendURL, "--workers", fmt.Sprint(cfg.Workers)}
-		fmt.Fprintf(stderr, "profiling: the bench's copy of serve's wiring runs instead of outbox serve; CPU profile to %s\n", cfg.Profile)
-	} else {
-		fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
-		if bin, err = daemon.Build(ctx, b.dir); err != nil {
-			b.close()
-			return nil, err
-		}
-		args = daemon.ServeArgs("--data-dir", dataDir, "--backend", backendURL)
-		if cfg.Workers > 0 {
-			env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
-		}
+		args = append(args, "--cpuprofile", cfg.Profile)
+		fmt.Fprintf(stderr, "profiling outbox serve: CPU profile to %s\n", cfg.Profile)
+	}
+	if cfg.Workers > 0 {
+		env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
 	}
 	if b.daemon, err = startDaemon(ctx, bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
 		b.failed = true

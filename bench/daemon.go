@@ -11,17 +11,17 @@ import (
 	"github.com/outboxmail/outbox/internal/daemon"
 )
 
-// outboxd is `outbox serve` (or the profiled server) as the bench runs
-// it: URL is the API's base URL, SMTP the submission listener's address
-// ("" when this build of outbox serve has none).
+// outboxd is `outbox serve` as the bench runs it: URL is the API's base
+// URL, SMTP the submission listener's address ("" when this build of
+// outbox serve has none).
 type outboxd struct {
 	*daemon.Process
 	log *os.File // its stderr
 }
 
-// startDaemon runs bin with args (outbox serve, or the profiled server),
-// its SMTP listener on a free loopback port too, and waits until it
-// listens. Its log goes to logPath.
+// startDaemon runs bin with args (outbox serve), its SMTP listener on a
+// free loopback port too, and waits until it listens. Its log goes to
+// logPath.
 func startDaemon(ctx context.Context, bin string, args []string, logPath string, env []string) (*outboxd, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {

@@ -47,9 +47,8 @@ type Config struct {
 	JSON bool
 	// Keep leaves the temporary directory (data dir, logs) in place.
 	Keep bool
-	// Profile, when set (the hidden --cpuprofile flag), runs the bench's
-	// profiled copy of serve's wiring (internal/profiled) instead of the
-	// outbox binary and writes its CPU profile to this file.
+	// Profile, when set (--cpuprofile), makes outbox serve write its CPU
+	// profile of the run to this file (serve's own --cpuprofile flag).
 	Profile string
 }
 
@@ -117,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.Workers, "workers", 0, "outbox serve's delivery workers (0: its default)")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the temporary directory (data dir and logs)")
-	fs.StringVar(&c.Profile, "cpuprofile", "", "")
+	fs.StringVar(&c.Profile, "cpuprofile", "", "write outbox serve's CPU profile of the run to `file`")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

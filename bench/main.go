@@ -7,26 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/outboxmail/outbox/bench/internal/profiled"
 )
 
-// profiledCmd is the hidden first argument that makes the bench binary
-// the profiled server (see internal/profiled) rather than the bench.
-const profiledCmd = "__profiled-serve"
-
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == profiledCmd {
-		o, err := profiled.ParseArgs(os.Args[2:])
-		if err == nil {
-			err = profiled.Main(o)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -101,5 +103,17 @@ func TestServeRefusesSecondInstance(t *testing.T) {
 	out, err := runBinary(t, "serve", "--http-addr", "127.0.0.1:0", "--data-dir", dir)
 	if err == nil || !bytes.Contains(out, []byte("in use by another outbox process")) {
 		t.Errorf("second serve: err %v, output %s", err, out)
+	}
+}
+
+// TestServeCPUProfile: --cpuprofile writes a profile once serve stops.
+func TestServeCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.prof")
+	d := startServe(t, []string{"--data-dir", filepath.Join(dir, "data"), "--backend", "null:", "--cpuprofile", prof})
+	d.Stop()
+	info, err := os.Stat(prof)
+	if err != nil || info.Size() == 0 {
+		t.Fatalf("profile %v, %v: want a non-empty file", info, err)
 	}
 }

@@ -10,10 +10,18 @@ import (
 // which loads and validates the configuration, then hands it to serve.
 func serveCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string) error {
 	load := serveFlags(fs, e)
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (for go tool pprof)")
 	return func(ctx context.Context, _ []string) error {
 		cfg, err := load()
 		if err != nil {
 			return err
+		}
+		if *cpuprofile != "" {
+			stop, err := startCPUProfile(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 		}
 		return serve(ctx, cfg, e.stdout, e.stderr)
 	}
