@@ -69,3 +69,24 @@ func TestFailoverPermanentIsTheAnswer(t *testing.T) {
 		t.Errorf("the second child received %d messages, want none", second.Count())
 	}
 }
+
+// TestFailoverNestedLegNotResent: in failover(fanout(A B) C), a fanout
+// child that accepted the message while the fanout's primary failed (so
+// the failover moved on) is not sent the message again by the next
+// attempt.
+func TestFailoverNestedLegNotResent(t *testing.T) {
+	a, b, c := outboxtest.NewSink(t), outboxtest.NewSink(t), outboxtest.NewSink(t)
+	a.Stop()
+	c.Stop()
+	r := newRig(t, fmt.Sprintf("failover(fanout(%s %s) %s)", sinkURL(a.Addr()), sinkURL(b.Addr()), sinkURL(c.Addr())), nil, nil)
+	id := r.send("to@example.org")
+	r.wait(id, "a first attempt", func(rec *outbox.Record) bool { return rec.Attempts >= 1 })
+	if b.Count() != 1 {
+		t.Fatalf("B received %d messages, want 1", b.Count())
+	}
+	r.advance(2 * time.Minute)
+	r.wait(id, "a second attempt", func(rec *outbox.Record) bool { return rec.Attempts >= 2 })
+	if b.Count() != 1 {
+		t.Errorf("B received %d messages after it accepted; want 1", b.Count())
+	}
+}

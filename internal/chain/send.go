@@ -15,8 +15,9 @@ import (
 // for good (a permanent answer is the recipient's answer, not a reason to
 // try another child); a temporary or throttled answer sends the recipient
 // on to the next child in the same attempt, and is logged as a leg answer
-// marked FailedOver. A child whose every answer was temporary starts its
-// cool-down; one that settled a recipient ends it. The leg of the child
+// marked FailedOver, as are the child's own legs' answers that are not
+// final. A child whose every answer was temporary starts its cool-down;
+// one that settled a recipient ends it. The leg of the child
 // that settled a recipient is recorded, as are that child's own legs.
 //
 // A recipient settled by an earlier attempt is not sent again, except to
@@ -76,7 +77,11 @@ func Send(ctx context.Context, children []outbox.Child, order []int, cd *Cooldow
 			}
 		}
 		for _, r := range nested {
-			if !settled[r.Addr] {
+			// A leg below this child that accepted or refused for good is
+			// delivery state even when the child as a whole did not take
+			// the recipient: dropping it would send that leg the message
+			// again on the next attempt.
+			if !settled[r.Addr] && r.Class != outbox.ClassAccepted && r.Class != outbox.ClassPermanent {
 				r.FailedOver = true
 				tried = append(tried, r)
 				continue
