@@ -79,6 +79,11 @@ func ParseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, password included
 		}
+		if redact(raw) != raw {
+			// The parser's own words may quote a piece of the password
+			// (an "invalid port" cut from it).
+			err = errors.New("malformed user, password or host (percent-encode characters such as / ? # @ : in them)")
+		}
 		return nil, fmt.Errorf("backend URL %q does not parse: %w", redact(raw), err)
 	}
 	if u.Scheme == "" {
@@ -111,7 +116,13 @@ func redact(raw string) string {
 	}
 	at := strings.LastIndexByte(authority, '@')
 	if at < 0 {
-		return raw
+		// An unencoded "/", "?" or "#" in the password ends the authority
+		// early: take the last "@" of the rest instead (hiding too much
+		// rather than too little).
+		authority = rest
+		if at = strings.LastIndexByte(authority, '@'); at < 0 {
+			return raw
+		}
 	}
 	colon := strings.IndexByte(authority[:at], ':')
 	if colon < 0 {

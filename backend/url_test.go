@@ -135,3 +135,21 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestParseURLHidesMalformedPassword: a password with an unencoded "/"
+// never shows in the error, not even the piece the parser quotes.
+func TestParseURLHidesMalformedPassword(t *testing.T) {
+	for _, raw := range []string{"smtp://user:pa/ss@host:25", "smtp://user:se/cr?et@host", "smtp://user:p%zzw@host"} {
+		_, err := ParseURL(raw)
+		if err == nil {
+			if _, err = Open(raw, Schemes{}); err == nil {
+				continue
+			}
+		}
+		for _, secret := range []string{"pa/ss", "pa", "se/cr", "cr?et", "p%zzw"} {
+			if strings.Contains(err.Error(), ":"+secret) || strings.Contains(err.Error(), secret+"@") {
+				t.Errorf("%s: error %q shows the password", raw, err)
+			}
+		}
+	}
+}
