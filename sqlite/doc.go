@@ -10,7 +10,10 @@
 // already waiting, runs them in one transaction, each in its own
 // savepoint, and commits once: a lone write waits for one fsync, a crowd of
 // writers shares them, and there is no timer. A failing request is rolled
-// back to its savepoint and fails alone. Reads use a pool of read-only
+// back to its savepoint and fails alone. Complete runs without a savepoint,
+// whose page copies would cost about as much as its own writes: it writes
+// nothing unless the message is held under its lease, and a statement
+// failing after that fails the whole group. Reads use a pool of read-only
 // connections and never wait for the writer: the database runs in WAL mode
 // with synchronous=FULL, and WAL checkpoints run on a connection of their
 // own, off the commit path.

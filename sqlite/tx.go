@@ -27,6 +27,10 @@ type tx struct {
 	// careful is set on the second run of a request that returned
 	// errCareful.
 	careful bool
+	// bare is set while a request runs without a savepoint: a failing
+	// statement then fails the whole group (errAbort), as nothing else
+	// could undo what the request wrote before it.
+	bare bool
 }
 
 // querier runs queries: the writer's tx or a read transaction.
@@ -45,9 +49,30 @@ func (t *tx) exec(query string, args ...any) error {
 func (t *tx) execResult(query string, args ...any) (sql.Result, error) {
 	st, err := t.w.stmt(query)
 	if err != nil {
-		return nil, err
+		return nil, t.fail(err)
 	}
-	return st.Exec(args...)
+	res, err := st.Exec(args...)
+	if err != nil {
+		return nil, t.fail(err)
+	}
+	return res, nil
+}
+
+// fail is the error of a failed statement: errAbort in a bare request.
+func (t *tx) fail(err error) error {
+	if t.bare {
+		return fmt.Errorf("%w: %w", errAbort, err)
+	}
+	return err
+}
+
+// execCount runs a statement and returns the number of rows it changed.
+func (t *tx) execCount(query string, args ...any) (int64, error) {
+	res, err := t.execResult(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // QueryContext runs a query. The writer never cancels a picked request,

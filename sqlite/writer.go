@@ -21,9 +21,10 @@ const (
 )
 
 // request is one caller's write: fn runs inside its own savepoint of a
-// group transaction.
+// group transaction, or without one when bare is set.
 type request struct {
 	fn    func(*tx) error
+	bare  bool
 	state atomic.Int32
 	err   error
 	done  chan struct{}
@@ -94,10 +95,22 @@ func (w *writer) start(ckpt *checkpointer) {
 // ends before the writer picks its request returns ctx.Err() and the
 // request is skipped; once picked, it runs to the end.
 func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, &request{fn: fn, done: make(chan struct{})})
+}
+
+// doBare is do without the request's savepoint, whose page copies cost
+// about as much as a small request's own writes. fn must fail only before
+// its first write, or with errAbort (tx.bare makes every statement error
+// one), which rolls the whole group back.
+func (w *writer) doBare(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, &request{fn: fn, bare: true, done: make(chan struct{})})
+}
+
+// submit hands r to the writer goroutine and waits as do says.
+func (w *writer) submit(ctx context.Context, r *request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{fn: fn, done: make(chan struct{})}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -218,10 +231,15 @@ func (w *writer) runTx(reqs []*request) error {
 	return nil
 }
 
-// runRequest runs one request in its savepoint. A request that returns
-// errCareful is rolled back and run again with tx.careful set.
+// runRequest runs one request in its savepoint, or a bare one without. A
+// request that returns errCareful is rolled back and run again with
+// tx.careful set.
 func (w *writer) runRequest(t *tx, r *request) error {
-	t.delta, t.careful = counts{}, false
+	t.delta, t.careful, t.bare = counts{}, false, r.bare
+	if r.bare {
+		defer func() { t.bare = false }()
+		return r.fn(t)
+	}
 	err := t.savepoint("request", func() error { return r.fn(t) })
 	if errors.Is(err, errCareful) {
 		t.delta, t.careful = counts{}, true

@@ -190,3 +190,66 @@ func TestCloseFinishesQueuedWrites(t *testing.T) {
 		t.Errorf("after reopen: %d records, %v; want 1", len(p.Records), err)
 	}
 }
+
+// TestBareRequestFailures: a request run without a savepoint fails alone
+// when it fails before writing; a statement failing in it fails the whole
+// group, and nothing of the group is stored.
+func TestBareRequestFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fn        func(*tx) error
+		groupFail bool
+	}{
+		{"before writing", func(*tx) error { return outbox.ErrLeaseLost }, false},
+		{"statement failed", func(t *tx) error {
+			if err := t.exec(`UPDATE meta SET value = value + 1 WHERE key = 'ping'`); err != nil {
+				return err
+			}
+			return t.exec(`INSERT INTO meta (key, value) VALUES ('ping', 1)`) // key taken
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t)
+			release := holdWriter(t, s)
+			enq := make(chan error, 1)
+			go func() {
+				_, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(1, time.Now())})
+				enq <- err
+			}()
+			waitQueued(t, s, 1)
+			bare := make(chan error, 1)
+			go func() { bare <- s.w.doBare(context.Background(), tc.fn) }()
+			waitQueued(t, s, 2)
+			release()
+			berr, eerr := <-bare, <-enq
+			if berr == nil || errors.Is(berr, errAbort) != tc.groupFail {
+				t.Errorf("bare request = %v, want an error that aborts the group: %v", berr, tc.groupFail)
+			}
+			if (eerr != nil) != tc.groupFail {
+				t.Errorf("Enqueue in the same group = %v, want failed: %v", eerr, tc.groupFail)
+			}
+			p, err := s.List(context.Background(), outbox.ListQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored := len(p.Records) == 1; stored == tc.groupFail {
+				t.Errorf("%d records stored, group failed: %v", len(p.Records), tc.groupFail)
+			}
+			var ping int64
+			if err := s.rdb.QueryRow(`SELECT value FROM meta WHERE key = 'ping'`).Scan(&ping); err != nil || ping != 0 {
+				t.Errorf("ping = %d, %v; want 0, the failed group rolled back", ping, err)
+			}
+		})
+	}
+}
+
+// TestCompleteUnknown: completing a message that does not exist is
+// ErrNotFound, and changes nothing.
+func TestCompleteUnknown(t *testing.T) {
+	s := openTest(t)
+	err := s.Complete(context.Background(), outbox.Outcome{ID: 12345, Lease: 1, Now: time.Now(),
+		Status: outbox.StatusSent, Attempts: 1})
+	if !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("Complete(unknown) = %v, want ErrNotFound", err)
+	}
+}
