@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
@@ -72,26 +73,27 @@ func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 		return nil, fmt.Errorf("chaos wraps exactly one backend, got %d", len(children))
 	}
 	cfg := Config{Child: children[0].Backend}
-	for name, v := range q {
-		if len(v) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(v))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range ps {
 		var err error
 		switch name {
 		case "temp":
-			cfg.Temp, err = probability(name, v[0])
+			cfg.Temp, err = probability(name, v)
 		case "perm":
-			cfg.Perm, err = probability(name, v[0])
+			cfg.Perm, err = probability(name, v)
 		case "drop_after_data":
-			cfg.DropAfterData, err = probability(name, v[0])
+			cfg.DropAfterData, err = probability(name, v)
 		case "latency":
-			cfg.Latency, err = duration(name, v[0])
+			cfg.Latency, err = duration(name, v)
 		case "jitter":
-			cfg.Jitter, err = duration(name, v[0])
+			cfg.Jitter, err = duration(name, v)
 		case "seed":
-			n, perr := strconv.ParseUint(v[0], 10, 64)
+			n, perr := strconv.ParseUint(v, 10, 64)
 			if perr != nil {
-				return nil, fmt.Errorf("parameter seed: %q is not a number", v[0])
+				return nil, fmt.Errorf("parameter seed: %q is not a number", v)
 			}
 			cfg.Rand = rand.New(rand.NewPCG(n, n)).Float64
 		default:

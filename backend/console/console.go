@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"io"
 	"net/url"
 	"os"
@@ -55,14 +56,15 @@ func FromURL(u *url.URL) (*Backend, error) {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	var cfg Config
-	for name, values := range q {
-		if len(values) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(values))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, values := range ps {
 		switch name {
 		case "raw":
-			if cfg.Raw, err = strconv.ParseBool(values[0]); err != nil {
-				return nil, fmt.Errorf("parameter raw: %q is not true or false", values[0])
+			if cfg.Raw, err = strconv.ParseBool(values); err != nil {
+				return nil, fmt.Errorf("parameter raw: %q is not true or false", values)
 			}
 		default:
 			return nil, fmt.Errorf("unknown parameter %q (want raw)", name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -61,13 +62,14 @@ func New(cfg Config) (*Backend, error) {
 // value, is an error naming it.
 func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 	cfg := Config{Children: children}
-	for name, v := range q {
-		if len(v) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(v))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range ps {
 		switch name {
 		case "cooldown":
-			d, err := chain.ParseCooldown(v[0])
+			d, err := chain.ParseCooldown(v)
 			if err != nil {
 				return nil, err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"strconv"
 	"sync"
@@ -77,13 +78,14 @@ func New(cfg Config) (*Backend, error) {
 func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 	var cfg Config
 	cfg.Children = children
-	for name, v := range q {
-		if len(v) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(v))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range ps {
 		switch name {
 		case "require":
-			cfg.Require = Policy(v[0])
+			cfg.Require = Policy(v)
 			if cfg.Require == "" {
 				return nil, errors.New("parameter require: empty (want primary, all or any)")
 			}

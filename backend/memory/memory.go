@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"slices"
 	"strconv"
@@ -51,15 +52,16 @@ func FromURL(u *url.URL) (*Backend, error) {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	var cfg Config
-	for name, values := range q {
-		if len(values) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(values))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, values := range ps {
 		switch name {
 		case "max":
-			n, err := strconv.Atoi(values[0])
+			n, err := strconv.Atoi(values)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("parameter max: %q is not a number of messages", values[0])
+				return nil, fmt.Errorf("parameter max: %q is not a number of messages", values)
 			}
 			cfg.Max = n
 		default:

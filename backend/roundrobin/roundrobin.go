@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"strconv"
 	"strings"
@@ -90,16 +91,17 @@ func New(cfg Config) (*Backend, error) {
 // parameter, or a bad value, is an error naming it.
 func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 	cfg := Config{Children: children}
-	for name, v := range q {
-		if len(v) > 1 {
-			return nil, fmt.Errorf("parameter %s given %d times", name, len(v))
-		}
+	ps, err := params.Single(q)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range ps {
 		switch name {
 		case "weights":
-			for _, f := range strings.Split(v[0], ",") {
+			for _, f := range strings.Split(v, ",") {
 				x, err := strconv.Atoi(strings.TrimSpace(f))
 				if err != nil || x < 1 {
-					return nil, fmt.Errorf("parameter weights: %q is not a list of positive numbers such as 3,1", v[0])
+					return nil, fmt.Errorf("parameter weights: %q is not a list of positive numbers such as 3,1", v)
 				}
 				cfg.Weights = append(cfg.Weights, x)
 			}
@@ -107,7 +109,7 @@ func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 				return nil, fmt.Errorf("parameter weights: %d weights for %d backends", len(cfg.Weights), len(children))
 			}
 		case "cooldown":
-			d, err := chain.ParseCooldown(v[0])
+			d, err := chain.ParseCooldown(v)
 			if err != nil {
 				return nil, err
 			}
