@@ -152,6 +152,19 @@ func answer(codes map[string]outbox.Reply) outbox.BackendFunc {
 	}
 }
 
+// failingUntilCleared returns a backend that fails every transaction with
+// err while the returned flag is set (it starts set), then accepts.
+func failingUntilCleared(err error) (outbox.BackendFunc, *atomic.Bool) {
+	var failing atomic.Bool
+	failing.Store(true)
+	return func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+		if failing.Load() {
+			return nil, err
+		}
+		return outbox.Accepted(e, outbox.Reply{Code: 250}), nil
+	}, &failing
+}
+
 func recipientStatus(rec *outbox.Record) map[string]outbox.RecipientStatus {
 	out := map[string]outbox.RecipientStatus{}
 	for _, r := range rec.Recipients {
@@ -194,14 +207,8 @@ func TestEngineDeliversRenderedBytes(t *testing.T) {
 }
 
 func TestEngineRetriesTemporaryFailure(t *testing.T) {
-	var fail atomic.Bool
-	fail.Store(true)
-	r := newRig(t, func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
-		if fail.Load() {
-			return nil, &outbox.SendError{Reply: outbox.Reply{Code: 451, Enhanced: "4.3.0", Text: "try later"}}
-		}
-		return outbox.Accepted(e, outbox.Reply{Code: 250}), nil
-	}, outbox.EngineConfig{Retry: outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Hour}})
+	send, fail := failingUntilCleared(&outbox.SendError{Reply: outbox.Reply{Code: 451, Enhanced: "4.3.0", Text: "try later"}})
+	r := newRig(t, send, outbox.EngineConfig{Retry: outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Hour}})
 	start := r.clock.Now()
 	id := r.enqueue(msg("a@example.com"))
 	rec := r.waitStatus(id, outbox.StatusDeferred)
@@ -327,14 +334,8 @@ func TestEngine452SendsRestInNewTransaction(t *testing.T) {
 }
 
 func TestEngineThrottledDoesNotCountAttempt(t *testing.T) {
-	var throttle atomic.Bool
-	throttle.Store(true)
-	r := newRig(t, func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
-		if throttle.Load() {
-			return nil, &outbox.SendError{Reply: outbox.Reply{Code: 421, Enhanced: "4.7.0", Text: "slow down"}}
-		}
-		return outbox.Accepted(e, outbox.Reply{Code: 250}), nil
-	}, outbox.EngineConfig{Retry: outbox.RetryPolicy{MaxAttempts: 2}})
+	send, throttle := failingUntilCleared(&outbox.SendError{Reply: outbox.Reply{Code: 421, Enhanced: "4.7.0", Text: "slow down"}})
+	r := newRig(t, send, outbox.EngineConfig{Retry: outbox.RetryPolicy{MaxAttempts: 2}})
 	id := r.enqueue(msg("a@example.com"))
 	for i := 0; i < 3; i++ {
 		rec := r.waitStatus(id, outbox.StatusDeferred)
