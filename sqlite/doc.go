@@ -14,9 +14,12 @@
 // whose page copies would cost about as much as its own writes: it writes
 // nothing unless the message is held under its lease, and a statement
 // failing after that fails the whole group. Reads use a pool of read-only
-// connections and never wait for the writer: the database runs in WAL mode
-// with synchronous=FULL, and WAL checkpoints run on a connection of their
-// own, off the commit path.
+// connections and never wait for the writer: the database runs in WAL mode,
+// and WAL checkpoints run on a connection of their own, off the commit
+// path. A commit is made durable by a syncer goroutine that fsyncs the WAL
+// file and only then answers the group's callers (synchronous=NORMAL plus
+// that fsync): the writer runs the next group while the disk flushes the
+// last, and one fsync covers every group committed meanwhile.
 //
 // Times are stored as Unix nanoseconds. Message bodies live in their own
 // table so that the rows claims and listings walk stay small; recipients

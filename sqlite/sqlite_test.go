@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 func TestDatabaseSettings(t *testing.T) {
 	s := openTest(t)
 	for pragma, want := range map[string]string{
-		"journal_mode": "wal", "synchronous": "2", "page_size": "16384", "wal_autocheckpoint": "0",
+		"journal_mode": "wal", "synchronous": "1", "page_size": "16384", "wal_autocheckpoint": "0",
 	} {
 		var got string
 		err := s.w.do(context.Background(), func(tx *tx) error {

@@ -46,6 +46,10 @@ type writer struct {
 
 	commits atomic.Int64
 
+	// sync answers the requests of committed groups once they are on
+	// disk.
+	sync *syncer
+
 	// Checkpoint scheduling (see checkpointer), owned by the writer
 	// goroutine.
 	ckpt        *checkpointer
@@ -84,10 +88,11 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 	return w, nil
 }
 
-// start runs the writer goroutine, with ckpt (which it stops on close)
-// copying the WAL to the database file; nil leaves that to SQLite.
-func (w *writer) start(ckpt *checkpointer) {
-	w.ckpt = ckpt
+// start runs the writer goroutine, with sync (which it stops on close)
+// making its commits durable and ckpt (likewise) copying the WAL to the
+// database file; a nil ckpt leaves that to SQLite.
+func (w *writer) start(sync *syncer, ckpt *checkpointer) {
+	w.sync, w.ckpt = sync, ckpt
 	go w.loop()
 }
 
@@ -168,6 +173,7 @@ func (w *writer) loop() {
 		w.runGroup(group)
 		clear(group)
 	}
+	w.sync.stop()
 	for _, st := range w.stmts {
 		st.Close()
 	}
@@ -176,10 +182,11 @@ func (w *writer) loop() {
 	}
 }
 
-// runGroup runs the picked requests of a group in one transaction and
-// answers them.
+// runGroup runs the picked requests of a group in one transaction; the
+// syncer answers them once the commit is on disk. A group that stored
+// nothing is answered at once.
 func (w *writer) runGroup(group []*request) {
-	picked := group[:0]
+	var picked []*request
 	for _, r := range group {
 		if r.state.CompareAndSwap(stateWaiting, statePicked) {
 			picked = append(picked, r)
@@ -188,12 +195,16 @@ func (w *writer) runGroup(group []*request) {
 	if len(picked) == 0 {
 		return
 	}
-	if err := w.runTx(picked); err != nil {
-		for _, r := range picked {
-			r.err = err
-		}
+	err := w.sync.failed()
+	if err == nil {
+		err = w.runTx(picked)
+	}
+	if err == nil {
+		w.sync.add(picked)
+		return
 	}
 	for _, r := range picked {
+		r.err = err
 		close(r.done)
 	}
 }

@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// syncer makes commits durable off the writer goroutine. The write
+// connection runs with synchronous=NORMAL: a COMMIT writes its WAL frames
+// to the file but does not wait for the disk. The writer hands each
+// committed group to the syncer, which fsyncs the WAL file once for all
+// the groups committed since its last fsync and only then answers their
+// callers. The writer runs the next group while the disk flushes the last,
+// one fsync covers several commits, and a caller is still answered only
+// once its transaction is on disk, as with synchronous=FULL. An fsync
+// covers every write before it, so a caller is never answered before the
+// commits its own transaction read.
+//
+// A failed fsync may have dropped the pages it was to write (the kernel
+// can mark them clean after reporting the error), so the syncer never
+// retries one: those callers get the error, and so does every write after
+// it until the store is reopened, which recovers from what reached the
+// disk.
+type syncer struct {
+	wal    string // the WAL file's path
+	file   *os.File
+	groups chan []*request
+	done   chan struct{}
+
+	mu  sync.Mutex
+	err error // sticky: set by the first failed fsync
+}
+
+// newSyncer starts a syncer for the database at path.
+func newSyncer(path string) *syncer {
+	s := &syncer{wal: path + "-wal", groups: make(chan []*request, 64), done: make(chan struct{})}
+	go s.loop()
+	return s
+}
+
+// add hands a committed group over; the syncer answers its requests.
+func (s *syncer) add(group []*request) { s.groups <- group }
+
+// failed returns the error of the failed fsync, if one failed.
+func (s *syncer) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// stop answers the groups already added and ends the loop; the writer,
+// the only sender, must have stopped.
+func (s *syncer) stop() {
+	close(s.groups)
+	<-s.done
+	if s.file != nil {
+		s.file.Close()
+	}
+}
+
+// loop takes every group waiting, syncs once and answers them all.
+func (s *syncer) loop() {
+	defer close(s.done)
+	var batch [][]*request
+	for g := range s.groups {
+		batch = append(batch[:0], g)
+	drain:
+		for {
+			select {
+			case g, ok := <-s.groups:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, g)
+			default:
+				break drain
+			}
+		}
+		err := s.sync()
+		for _, g := range batch {
+			for _, r := range g {
+				if err != nil && r.err == nil {
+					r.err = err
+				}
+				close(r.done)
+			}
+		}
+		clear(batch)
+	}
+}
+
+// sync flushes the WAL file to disk, opening it (and syncing its directory,
+// which holds its name) on first use.
+func (s *syncer) sync() error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	err := s.open()
+	if err == nil {
+		err = s.file.Sync()
+	}
+	if err != nil {
+		err = fmt.Errorf("commit: sync: %w (writes fail until the store is reopened)", err)
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *syncer) open() error {
+	if s.file != nil {
+		return nil
+	}
+	f, err := os.Open(s.wal)
+	if err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(s.wal))
+	if err != nil {
+		f.Close()
+		return err
+	}
+	err = errors.Join(dir.Sync(), dir.Close())
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.file = f
+	return nil
+}
