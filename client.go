@@ -18,6 +18,7 @@ type Client struct {
 	store   Store
 	now     func() time.Time
 	notify  func()
+	handoff Handoff
 	backend func(name string) bool
 	route   func(m *Message) string
 }
@@ -26,9 +27,13 @@ type Client struct {
 type ClientConfig struct {
 	// Store is where messages are kept. Required.
 	Store Store
-	// Notify is called after every successful enqueue; pass Engine.Notify
-	// so that an idle engine wakes at once.
+	// Notify is called after an enqueue that stored mail no worker took
+	// at once (see Handoff); pass Engine.Notify so that an idle engine
+	// wakes at once.
 	Notify func()
+	// Handoff, when set, takes messages due at once straight to a free
+	// worker, stored claimed in the enqueue's own commit; pass the Engine.
+	Handoff Handoff
 	// KnownBackend reports whether a backend name may be chosen per
 	// message. Nil allows only the default (an empty name).
 	KnownBackend func(name string) bool
@@ -61,7 +66,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("outbox: ClientConfig.Store is required")
 	}
-	c := &Client{store: cfg.Store, now: cfg.Now, notify: cfg.Notify, backend: cfg.KnownBackend, route: cfg.Route}
+	c := &Client{store: cfg.Store, now: cfg.Now, notify: cfg.Notify, handoff: cfg.Handoff, backend: cfg.KnownBackend, route: cfg.Route}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -105,35 +110,62 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []*Message) ([]BatchResu
 	if len(recs) == 0 {
 		return results, nil
 	}
+	reserved := 0
+	if c.handoff != nil {
+		reserved = c.handoff.Reserve(recs, now)
+	}
 	stored, err := c.store.Enqueue(ctx, recs)
+	if err == nil && len(stored) != len(recs) {
+		// A store breaking its contract: acknowledge nothing.
+		err = fmt.Errorf("the store returned %d results for %d messages", len(stored), len(recs))
+	}
 	if err != nil {
+		c.handOver(recs, nil, reserved)
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if len(stored) != len(recs) {
-		// A store breaking its contract: acknowledge nothing.
-		return nil, fmt.Errorf("%w: the store returned %d results for %d messages", ErrUnavailable, len(stored), len(recs))
-	}
-	added := false
+	queued := false
 	for j, r := range stored {
 		i := idx[j]
 		if r.Err != nil {
 			results[i].Err = r.Err
 			continue
 		}
+		// A message handed to a worker is reported queued too: accepted,
+		// with delivery begun.
 		rc := &Receipt{ID: r.ID, MessageID: recs[j].MessageID, Status: StatusQueued, Existing: r.Existing}
 		if r.Existing {
 			if got, err := c.store.Get(ctx, r.ID); err == nil {
 				rc.MessageID, rc.Status = got.MessageID, got.Status
 			}
-		} else {
-			added = true
+		} else if r.Lease == 0 {
+			queued = true
 		}
 		results[i].Receipt = rc
 	}
-	if added {
+	c.handOver(recs, stored, reserved)
+	if queued {
 		c.notify()
 	}
 	return results, nil
+}
+
+// handOver gives the reserved records the store took claimed to their
+// workers and releases the others' workers. stored is nil when the
+// enqueue failed.
+func (c *Client) handOver(recs []*Record, stored []EnqueueResult, reserved int) {
+	for j := 0; reserved > 0 && j < len(recs); j++ {
+		r := recs[j]
+		if r.Status != StatusSending {
+			continue
+		}
+		reserved--
+		if stored == nil || stored[j].Err != nil || stored[j].Existing || stored[j].Lease == 0 {
+			c.handoff.Release(r)
+			continue
+		}
+		r.ID, r.Lease = stored[j].ID, stored[j].Lease
+		c.handoff.Deliver(r)
+	}
 }
 
 // prepare validates and renders a message into the record the store keeps.

@@ -29,9 +29,13 @@ type Engine struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	inflight int
-	loops    sync.WaitGroup
-	work     sync.WaitGroup
+	inflight int // workers busy or held (by a claim or a Handoff reservation)
+	// drained is set when the dispatcher's last claim left workers free
+	// (nothing more was due) and cleared by Notify: while it is set, new
+	// mail may go straight to a worker (Reserve).
+	drained bool
+	loops   sync.WaitGroup
+	work    sync.WaitGroup
 }
 
 // EngineConfig configures an Engine. Zero values take the defaults named
@@ -162,6 +166,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // Notify wakes an idle engine: call it after enqueuing. Client does when
 // given Engine.Notify as its ClientConfig.Notify.
 func (e *Engine) Notify() {
+	e.mu.Lock()
+	e.drained = false
+	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -228,7 +235,7 @@ func (e *Engine) dispatch() {
 		if e.stopping() {
 			return
 		}
-		free := e.free()
+		free := e.hold()
 		if free == 0 {
 			select {
 			case <-e.slot:
@@ -245,6 +252,7 @@ func (e *Engine) dispatch() {
 		now := e.cfg.Now().UTC()
 		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free,
 			Weights: e.cfg.PriorityWeights, SkipBackends: skip})
+		e.unhold(free-len(recs), err == nil && len(recs) < free)
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
 			if !e.sleep(errDelay) {
@@ -255,7 +263,7 @@ func (e *Engine) dispatch() {
 		}
 		errDelay = 100 * time.Millisecond
 		for _, r := range recs {
-			e.begin(r)
+			e.run(r)
 		}
 		if len(recs) == free {
 			continue
@@ -321,32 +329,46 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-func (e *Engine) free() int {
+// hold takes every free worker for a claim and returns how many.
+func (e *Engine) hold() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.cfg.Workers - e.inflight
+	n := e.cfg.Workers - e.inflight
+	e.inflight += n
+	return n
 }
 
-// begin starts the delivery of a claimed message. The worker's slot is
+// unhold gives back n workers a claim held but found no mail for; drained
+// tells whether the claim left due mail behind.
+func (e *Engine) unhold(n int, drained bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inflight -= n
+	e.drained = drained
+}
+
+// freeSlot gives back a worker and wakes a dispatcher waiting for one.
+func (e *Engine) freeSlot() {
+	e.mu.Lock()
+	e.inflight--
+	e.mu.Unlock()
+	select {
+	case e.slot <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers r in a worker already counted in inflight. The worker is
 // freed as soon as the delivery returns, before its outcome is committed,
 // so that the next claim and this outcome share a group commit; Stop still
 // waits for the commit.
-func (e *Engine) begin(r *Record) {
-	e.mu.Lock()
-	e.inflight++
-	e.mu.Unlock()
+func (e *Engine) run(r *Record) {
 	e.work.Add(1)
 	claimed := time.Now()
 	go func() {
 		defer e.work.Done()
 		o, ok := e.attemptSafely(r)
-		e.mu.Lock()
-		e.inflight--
-		e.mu.Unlock()
-		select {
-		case e.slot <- struct{}{}:
-		default:
-		}
+		e.freeSlot()
 		if ok {
 			e.commit(r, o, claimed)
 		}

@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -57,28 +56,12 @@ func TestEnginePendingLegExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := outbox.NewEngine(outbox.EngineConfig{
+	t.Cleanup(func() { st.Close() })
+	eng, client := startEngine(t, outbox.EngineConfig{
 		Store: st, Backends: func(string) (outbox.Backend, error) { return be, nil },
 		Retry: outbox.RetryPolicy{MinDelay: time.Hour, MaxDelay: time.Hour, MaxLifetime: 150 * time.Minute},
 		Now:   clk.Now, Jitter: func() float64 { return 0.5 }, Poll: time.Hour, Retention: -1,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := outbox.NewClient(outbox.ClientConfig{Store: st, Notify: eng.Notify, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		eng.Stop(ctx)
-		st.Close()
-	})
+	}, outbox.ClientConfig{Now: clk.Now}, false)
 	rc, err := client.Enqueue(context.Background(), msg("a@example.com"))
 	if err != nil {
 		t.Fatal(err)

@@ -70,28 +70,42 @@ func newRig(t *testing.T, send outbox.BackendFunc, cfg outbox.EngineConfig) *rig
 		}
 		return nil, errors.New("backend \"" + name + "\" is not configured")
 	}
+	r.engine, r.client = startEngine(t, cfg, outbox.ClientConfig{Now: r.clock.Now,
+		KnownBackend: func(name string) bool { return name == "" || name == "gone" }}, false)
+	t.Cleanup(func() { st.Close() })
+	return r
+}
+
+// startEngine starts an engine of cfg (Logger discarding unless set) and a
+// client over the same store notifying it (and handing mail to it when
+// handoff is set), configured by ccfg; the engine is stopped when the test
+// ends.
+func startEngine(t *testing.T, cfg outbox.EngineConfig, ccfg outbox.ClientConfig, handoff bool) (*outbox.Engine, *outbox.Client) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	eng, err := outbox.NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.engine = eng
-	r.client, err = outbox.NewClient(outbox.ClientConfig{
-		Store: st, Notify: eng.Notify, Now: r.clock.Now,
-		KnownBackend: func(name string) bool { return name == "" || name == "gone" },
-	})
+	ccfg.Store, ccfg.Notify = cfg.Store, eng.Notify
+	if handoff {
+		ccfg.Handoff = eng
+	}
+	client, err := outbox.NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Start(ctx); err != nil {
+	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		eng.Stop(ctx)
-		st.Close()
 	})
-	return r
+	return eng, client
 }
 
 func (r *rig) enqueue(m *outbox.Message) int64 {

@@ -43,8 +43,12 @@ type Record struct {
 	// Raw is the RFC 5322 message; filled by Store.Get and Store.Claim.
 	Raw []byte `json:"-"`
 	// Lease identifies the claim that holds a sending message; Complete
-	// must present it. Set by Store.Claim.
+	// must present it. Set by Store.Claim, and by the client from
+	// Store.Enqueue's result for a message stored claimed.
 	Lease int64 `json:"-"`
+	// LeaseUntil, on a record given to Store.Enqueue with Status sending,
+	// is when the claim it is stored under runs out (see Handoff).
+	LeaseUntil time.Time `json:"-"`
 }
 
 // Recipient is one envelope recipient's delivery state on one leg.

@@ -19,7 +19,10 @@ type Store interface {
 	// returns one result per input, in order: a failing item does not fail
 	// the others. An item whose IdempotencyKey is already stored returns
 	// that message's ID with Existing set. The error is for the whole call
-	// (e.g. the commit failed): then nothing was stored.
+	// (e.g. the commit failed): then nothing was stored. An item with
+	// Status sending is stored claimed, as if a Claim had leased it at
+	// once: sending until its LeaseUntil, under a new lease token returned
+	// in its result (not when Existing).
 	Enqueue(ctx context.Context, recs []*Record) ([]EnqueueResult, error)
 
 	// Get returns a message with its recipients, attempt log and Raw, or
@@ -81,7 +84,9 @@ type EnqueueResult struct {
 	ID int64
 	// Existing is set when the idempotency key matched a stored message.
 	Existing bool
-	Err      error
+	// Lease is the lease token of an item stored claimed.
+	Lease int64
+	Err   error
 }
 
 // ListQuery selects a page of messages.

@@ -16,8 +16,8 @@ const (
 	insertMessage    = `INSERT INTO messages (
 		id, message_id, status, sender, subject, priority, backend, tags, metadata,
 		idempotency_key, size, attempts, created_at, updated_at, lifetime_start,
-		send_at, expires_at, next_attempt_at, due_at, last_error
-	) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, '')`
+		send_at, expires_at, next_attempt_at, due_at, last_error, lease
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, '', ?)`
 	insertBody      = `INSERT INTO bodies (id, raw) VALUES (?, ?)`
 	insertRecipient = `INSERT INTO recipients (message_id, leg, addr, pos, status)
 		VALUES (?, ?, ?, ?, 'pending')`
@@ -26,9 +26,10 @@ const (
 // Enqueue inserts recs as queued messages, each with its body and pending
 // recipients, and returns one result per item. An invalid item fails
 // alone; an item whose idempotency key is stored (also earlier in the same
-// call) returns that message's id with Existing set. Unset times default
-// to the creation time (and CreatedAt to now); NextAttemptAt defaults to
-// SendAt.
+// call) returns that message's id with Existing set. An item with Status
+// sending is stored claimed until its LeaseUntil under a new lease token.
+// Unset times default to the creation time (and CreatedAt to now);
+// NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
 	res := make([]outbox.EnqueueResult, len(recs))
 	if len(recs) == 0 {
@@ -36,17 +37,15 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	}
 	now := s.now().UTC()
 	err := s.w.do(ctx, func(t *tx) error {
-		added := 0
 		for i, r := range recs {
 			var err error
 			if res[i], err = enqueueOne(t, r, now); err != nil {
 				return err
 			}
 			if res[i].Err == nil && !res[i].Existing {
-				added++
+				t.delta[statusIndex(r.Status)]++
 			}
 		}
-		t.delta[statusIndex(outbox.StatusQueued)] += int64(added)
 		return nil
 	})
 	if err != nil {
@@ -74,20 +73,24 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 		}
 	}
 	id := t.w.allocID()
+	var lease int64
+	if r.Status == outbox.StatusSending {
+		lease = t.w.allocLeases(1)
+	}
 	if !t.careful {
-		if err := insertNew(t, id, r, now); err != nil {
+		if err := insertNew(t, id, lease, r, now); err != nil {
 			return outbox.EnqueueResult{}, errCareful
 		}
-		return outbox.EnqueueResult{ID: id}, nil
+		return outbox.EnqueueResult{ID: id, Lease: lease}, nil
 	}
-	err := t.savepoint("item", func() error { return insertNew(t, id, r, now) })
+	err := t.savepoint("item", func() error { return insertNew(t, id, lease, r, now) })
 	if errors.Is(err, errAbort) {
 		return outbox.EnqueueResult{}, err
 	}
 	if err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	return outbox.EnqueueResult{ID: id}, nil
+	return outbox.EnqueueResult{ID: id, Lease: lease}, nil
 }
 
 // validateNew checks what the schema cannot.
@@ -101,6 +104,10 @@ func validateNew(r *outbox.Record) error {
 		return errors.New("no recipients")
 	case r.Priority < outbox.PriorityLow || r.Priority > outbox.PriorityHigh:
 		return fmt.Errorf("unknown priority %d", r.Priority)
+	case r.Status != outbox.StatusQueued && r.Status != outbox.StatusSending:
+		return fmt.Errorf("status %q: a new message is queued or sending", r.Status)
+	case r.Status == outbox.StatusSending && r.LeaseUntil.IsZero():
+		return errors.New("a message stored sending needs LeaseUntil")
 	}
 	// A recipient listed twice is refused by the recipients primary key.
 	for _, rc := range r.Recipients {
@@ -111,8 +118,9 @@ func validateNew(r *outbox.Record) error {
 	return nil
 }
 
-// insertNew writes the message row, its body and its recipients.
-func insertNew(t *tx, id int64, r *outbox.Record, now time.Time) error {
+// insertNew writes the message row, its body and its recipients; a
+// message stored sending is due again when its lease runs out.
+func insertNew(t *tx, id, lease int64, r *outbox.Record, now time.Time) error {
 	created := r.CreatedAt
 	if created.IsZero() {
 		created = now
@@ -138,10 +146,14 @@ func insertNew(t *tx, id int64, r *outbox.Record, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	err = t.exec(insertMessage, id, r.MessageID, r.From, r.Subject, int64(r.Priority), r.Backend,
+	due := next
+	if r.Status == outbox.StatusSending {
+		due = r.LeaseUntil
+	}
+	err = t.exec(insertMessage, id, r.MessageID, string(r.Status), r.From, r.Subject, int64(r.Priority), r.Backend,
 		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
 		nanos(created), nanos(updated), nanos(lifetime),
-		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(next))
+		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(due), lease)
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // syncer makes commits durable off the writer goroutine. The write
@@ -29,6 +30,10 @@ type syncer struct {
 	file   *os.File
 	groups chan []*request
 	done   chan struct{}
+	// pending counts the groups added and not yet answered; ready gets a
+	// token after each fsync (see writer.extend).
+	pending atomic.Int64
+	ready   chan struct{}
 
 	mu  sync.Mutex
 	err error // sticky: set by the first failed fsync
@@ -36,13 +41,20 @@ type syncer struct {
 
 // newSyncer starts a syncer for the database at path.
 func newSyncer(path string) *syncer {
-	s := &syncer{wal: path + "-wal", groups: make(chan []*request, 64), done: make(chan struct{})}
+	s := &syncer{wal: path + "-wal", groups: make(chan []*request, 64), done: make(chan struct{}),
+		ready: make(chan struct{}, 1)}
 	go s.loop()
 	return s
 }
 
 // add hands a committed group over; the syncer answers its requests.
-func (s *syncer) add(group []*request) { s.groups <- group }
+func (s *syncer) add(group []*request) {
+	s.pending.Add(1)
+	s.groups <- group
+}
+
+// busy reports whether a group waits for its fsync.
+func (s *syncer) busy() bool { return s.pending.Load() > 0 }
 
 // failed returns the error of the failed fsync, if one failed.
 func (s *syncer) failed() error {
@@ -88,7 +100,12 @@ func (s *syncer) loop() {
 				close(r.done)
 			}
 		}
+		s.pending.Add(-int64(len(batch)))
 		clear(batch)
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -56,3 +56,41 @@ func TestSyncFailureIsSticky(t *testing.T) {
 		t.Errorf("the writer committed %d groups after a failed sync", s.Commits()-before)
 	}
 }
+
+// TestWritesShareTheCommitWhileSyncing: requests that come while an
+// earlier commit is still being synced join the open transaction, and
+// commit once the syncer is free.
+func TestWritesShareTheCommitWhileSyncing(t *testing.T) {
+	s := openTest(t)
+	now := time.Now()
+	s.w.sync.pending.Add(1) // an earlier commit still syncing
+	before, ran := s.Commits(), s.w.ran.Load()
+	const callers = 5
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			_, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(i, now)})
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.w.ran.Load()-ran < callers { // every request ran in the open transaction
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d requests ran while the syncer was busy", s.w.ran.Load()-ran, callers)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if s.Commits() != before {
+		t.Fatal("committed while the syncer was busy")
+	}
+	s.w.sync.pending.Add(-1)
+	s.w.sync.ready <- struct{}{}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("%d commits for %d requests that came while syncing, want 1", got, callers)
+	}
+}

@@ -45,6 +45,7 @@ type writer struct {
 	done   chan struct{}
 
 	commits atomic.Int64
+	ran     atomic.Int64 // requests run, committed or not
 
 	// sync answers the requests of committed groups once they are on
 	// disk.
@@ -197,7 +198,7 @@ func (w *writer) runGroup(group []*request) {
 	}
 	err := w.sync.failed()
 	if err == nil {
-		err = w.runTx(picked)
+		picked, err = w.runTx(picked)
 	}
 	if err == nil {
 		w.sync.add(picked)
@@ -209,15 +210,17 @@ func (w *writer) runGroup(group []*request) {
 	}
 }
 
-// runTx runs the requests in one transaction; each request's error is set
-// on it. The error returned is for the whole group: nothing was stored.
-func (w *writer) runTx(reqs []*request) error {
+// runTx runs the requests in one transaction, and those that arrive while
+// the last commit is still being synced (see extend); each request's error
+// is set on it. It returns every request it ran; the error is for them
+// all: nothing was stored.
+func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	t := &tx{w: w}
 	if err := t.exec("BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return reqs, fmt.Errorf("begin: %w", err)
 	}
 	var total counts
-	for _, r := range reqs {
+	run := func(r *request) error {
 		err := w.runRequest(t, r)
 		if errors.Is(err, errAbort) {
 			w.rollback()
@@ -227,25 +230,61 @@ func (w *writer) runTx(reqs []*request) error {
 		if err == nil {
 			total.add(t.delta)
 		}
+		return nil
+	}
+	for _, r := range reqs {
+		if err := run(r); err != nil {
+			return reqs, err
+		}
+	}
+	reqs, err := w.extend(reqs, run)
+	if err != nil {
+		return reqs, err
 	}
 	if err := w.finish(t, total); err != nil {
 		w.rollback()
-		return err
+		return reqs, err
 	}
 	if err := t.exec("COMMIT"); err != nil {
 		w.rollback()
-		return fmt.Errorf("commit: %w", err)
+		return reqs, fmt.Errorf("commit: %w", err)
 	}
 	w.commits.Add(1)
 	w.savedID, w.savedLease = w.nextID, w.nextLease
 	w.afterCommit()
-	return nil
+	return reqs, nil
+}
+
+// extend adds requests to the open transaction while the syncer is still
+// flushing an earlier commit: this commit could not be synced before that
+// one is done anyway, so waiting costs its callers nothing, and the
+// requests that come meanwhile share its commit instead of each group
+// writing the same pages again.
+func (w *writer) extend(reqs []*request, run func(*request) error) ([]*request, error) {
+	for len(reqs) < w.maxGroup && w.sync.busy() {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return reqs, nil
+			}
+			if !r.state.CompareAndSwap(stateWaiting, statePicked) {
+				continue
+			}
+			reqs = append(reqs, r)
+			if err := run(r); err != nil {
+				return reqs, err
+			}
+		case <-w.sync.ready:
+		}
+	}
+	return reqs, nil
 }
 
 // runRequest runs one request in its savepoint, or a bare one without. A
 // request that returns errCareful is rolled back and run again with
 // tx.careful set.
 func (w *writer) runRequest(t *tx, r *request) error {
+	w.ran.Add(1)
 	t.delta, t.careful, t.bare = counts{}, false, r.bare
 	if r.bare {
 		defer func() { t.bare = false }()

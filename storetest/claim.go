@@ -250,3 +250,63 @@ func testSkipBackends(t *testing.T, open Open) {
 	}
 	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSending: 6})
 }
+
+// testEnqueueClaimed: a record enqueued sending is stored as if claimed
+// at once: sending under a lease token of its own until LeaseUntil,
+// invisible to claims until then, completed with that token, and claimed
+// again when the lease runs out. An idempotent repeat gets no lease.
+func testEnqueueClaimed(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	r := newRecord(1, at(0))
+	r.IdempotencyKey = "k1"
+	r.Status, r.LeaseUntil = outbox.StatusSending, at(lease)
+	queued := newRecord(2, at(0))
+	res, err := s.Enqueue(ctx, []*outbox.Record{r, queued})
+	if err != nil || res[0].Err != nil || res[1].Err != nil {
+		t.Fatalf("enqueue: %v %+v", err, res)
+	}
+	if res[0].Lease == 0 || res[1].Lease != 0 {
+		t.Fatalf("leases %d (sending) and %d (queued); want one for the sending record only", res[0].Lease, res[1].Lease)
+	}
+	id := res[0].ID
+	if got := get(t, s, id); got.Status != outbox.StatusSending {
+		t.Fatalf("stored as %s, want sending", got.Status)
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSending: 1, outbox.StatusQueued: 1})
+	if got := claim(t, s, at(time.Second), 10); len(got) != 1 || got[0].ID != res[1].ID {
+		t.Fatalf("claim during the lease returned %v, want only the queued message %d", ids(got), res[1].ID)
+	}
+	again := newRecord(1, at(0))
+	again.IdempotencyKey = "k1"
+	again.Status, again.LeaseUntil = outbox.StatusSending, at(lease)
+	rep, err := s.Enqueue(ctx, []*outbox.Record{again})
+	if err != nil || !rep[0].Existing || rep[0].ID != id || rep[0].Lease != 0 {
+		t.Fatalf("idempotent repeat: %v %+v; want existing %d without a lease", err, rep, id)
+	}
+	o := outbox.Outcome{ID: id, Lease: res[0].Lease, Now: at(2 * time.Second), Status: outbox.StatusSent,
+		Recipients: []outbox.Recipient{{Addr: "user1@example.org", Status: outbox.RecipientSent}}}
+	if err := s.Complete(ctx, o); err != nil {
+		t.Fatalf("Complete with the enqueue's lease: %v", err)
+	}
+	if got := get(t, s, id); got.Status != outbox.StatusSent {
+		t.Errorf("status after Complete = %s, want sent", got.Status)
+	}
+
+	// Unfinished, it comes back when its lease runs out.
+	lost := newRecord(3, at(0))
+	lost.Status, lost.LeaseUntil = outbox.StatusSending, at(lease)
+	lid := enqueue(t, s, lost)[0]
+	if got := claim(t, s, at(lease-time.Second), 10); len(got) != 0 {
+		t.Fatalf("claim before the lease ran out returned %v", ids(got))
+	}
+	if got := ids(claim(t, s, at(lease+time.Second), 10)); !slices.Contains(got, lid) {
+		t.Errorf("claim after the lease ran out returned %v, want %d among them", got, lid)
+	}
+
+	bad := newRecord(4, at(0))
+	bad.Status = outbox.StatusSending
+	if res, err := s.Enqueue(ctx, []*outbox.Record{bad}); err != nil || res[0].Err == nil {
+		t.Errorf("a sending record without LeaseUntil: %v %+v, want an item error", err, res)
+	}
+}

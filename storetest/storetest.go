@@ -29,6 +29,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"ConcurrentClaimersNeverShare", testConcurrentClaim},
 		{"ExpiredLeaseReturnsMessage", testLeaseExpiry},
+		{"EnqueueClaimed", testEnqueueClaimed},
 		{"PriorityShares", testPriorityShares},
 		{"FIFOWithinPriority", testFIFO},
 		{"NotDueNotClaimed", testNotDue},

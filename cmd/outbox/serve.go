@@ -67,6 +67,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	client, err := outbox.NewClient(outbox.ClientConfig{
 		Store:        st,
 		Notify:       eng.Notify,
+		Handoff:      eng,
 		KnownBackend: set.Has,
 		Route:        router.Route,
 	})

@@ -1,0 +1,70 @@
+package outbox
+
+import (
+	"slices"
+	"time"
+)
+
+// Handoff takes freshly enqueued messages straight to delivery. When a
+// worker is free, a message due at once is stored already claimed (sending,
+// under a lease, in the enqueue's own commit) and handed to that worker, so
+// that no claim has to find it again. The Engine implements it; pass it as
+// ClientConfig.Handoff.
+//
+// The client calls Reserve before storing, then Deliver for each reserved
+// record the store took claimed and Release for each other one.
+type Handoff interface {
+	// Reserve holds a worker for as many of recs as it can take now,
+	// marking each taken record sending with its LeaseUntil set, and
+	// returns how many it took.
+	Reserve(recs []*Record, now time.Time) int
+	// Deliver starts the delivery of a reserved record that the store
+	// holds claimed: ID and Lease set.
+	Deliver(r *Record)
+	// Release gives back the worker held for a reserved record that was
+	// not stored claimed.
+	Release(r *Record)
+}
+
+// Reserve implements Handoff: it takes records in order while workers are
+// free, leaving out those of backends that are at their limits (whose
+// mail a claim would skip too). It takes none while queued mail may be
+// due (the dispatcher's last claim was full, or mail was enqueued without
+// a worker since): a new message does not pass older ones.
+func (e *Engine) Reserve(recs []*Record, now time.Time) int {
+	var skip []string
+	if e.cfg.Saturated != nil {
+		skip, _ = e.cfg.Saturated()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.started || e.stopped || !e.drained {
+		return 0
+	}
+	taken := 0
+	for _, r := range recs {
+		if e.inflight == e.cfg.Workers {
+			break
+		}
+		if r.NextAttemptAt.After(now) || slices.Contains(skip, r.Backend) {
+			continue
+		}
+		r.Status, r.LeaseUntil = StatusSending, now.Add(e.cfg.Lease)
+		e.inflight++
+		e.work.Add(1)
+		taken++
+	}
+	return taken
+}
+
+// Deliver implements Handoff: the reserved worker delivers r.
+func (e *Engine) Deliver(r *Record) {
+	e.run(r)
+	e.work.Done()
+}
+
+// Release implements Handoff: the worker reserved for r is free again.
+func (e *Engine) Release(*Record) {
+	e.freeSlot()
+	e.work.Done()
+}
