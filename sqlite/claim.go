@@ -58,7 +58,11 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 		return nil, errors.New("claim: Now is required")
 	}
 	var out []*outbox.Record
-	err := s.w.do(ctx, func(t *tx) error {
+	// A claim runs without a savepoint (doBare): its statements fail only
+	// as the disk or database does, and then the whole group fails too.
+	// Once picked, it runs to the end: ctx no longer applies.
+	err := s.w.doBare(ctx, func(t *tx) error {
+		ctx := context.Background()
 		out = out[:0]
 		now := nanos(req.Now)
 		until := nanos(req.Now.Add(req.Lease))
@@ -76,13 +80,16 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 			}
 			return len(recs), err
 		})
-		if err != nil {
-			return err
+		if err == nil {
+			err = loadRecipients(ctx, t, out)
 		}
-		if err := loadRecipients(ctx, t, out); err != nil {
-			return err
+		if err == nil {
+			err = loadBodies(ctx, t, out)
 		}
-		return loadBodies(ctx, t, out)
+		if err != nil && !errors.Is(err, errAbort) {
+			err = fmt.Errorf("%w: %w", errAbort, err)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)

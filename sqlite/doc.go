@@ -7,19 +7,21 @@
 //
 // All writes go through a single writer goroutine that owns the only write
 // connection. It takes the first waiting request, drains every other one
-// already waiting, runs them in one transaction, each in its own
-// savepoint, and commits once: a lone write waits for one fsync, a crowd of
-// writers shares them, and there is no timer. A failing request is rolled
-// back to its savepoint and fails alone. Complete runs without a savepoint,
-// whose page copies would cost about as much as its own writes: it writes
-// nothing unless the message is held under its lease, and a statement
-// failing after that fails the whole group. Reads use a pool of read-only
-// connections and never wait for the writer: the database runs in WAL mode,
-// and WAL checkpoints run on a connection of their own, off the commit
-// path. A commit is made durable by a syncer goroutine that fsyncs the WAL
-// file and only then answers the group's callers (synchronous=NORMAL plus
-// that fsync): the writer runs the next group while the disk flushes the
-// last, and one fsync covers every group committed meanwhile.
+// already waiting, runs them in one transaction and commits once: a lone
+// write waits for one fsync, a crowd of writers shares them, and there is
+// no timer. A commit is made durable by a syncer goroutine that fsyncs the
+// WAL file and only then answers the group's callers (synchronous=NORMAL
+// plus that fsync): while an earlier commit is still being synced, the
+// writer keeps its transaction open and adds the requests that arrive,
+// since its own commit could not be synced sooner anyway. Enqueue, Claim
+// and Complete run without a savepoint, whose page copies would cost about
+// as much as their own writes: each refuses a bad item before writing
+// anything of it, so a statement fails only as the disk or database does,
+// and then the whole group fails. Other requests (retry, cancel, purge)
+// run in a savepoint each: one that fails is rolled back alone. Reads use
+// a pool of read-only connections and never wait for the writer: the
+// database runs in WAL mode, and WAL checkpoints run on a connection of
+// their own, off the commit path.
 //
 // Times are stored as Unix nanoseconds. Message bodies live in their own
 // table so that the rows claims and listings walk stay small; recipients

@@ -36,7 +36,11 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 		return res, nil
 	}
 	now := s.now().UTC()
-	err := s.w.do(ctx, func(t *tx) error {
+	// Without a savepoint (doBare): an item is refused by validateNew,
+	// its idempotency lookup or its JSON columns before anything of it is
+	// written, so its inserts fail only as the disk or database does, and
+	// then the whole group fails too.
+	err := s.w.doBare(ctx, func(t *tx) error {
 		for i, r := range recs {
 			var err error
 			if res[i], err = enqueueOne(t, r, now); err != nil {
@@ -55,9 +59,7 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 }
 
 // enqueueOne stores one message, or returns the item's own error in the
-// result. The error it returns is for the whole request: errCareful when
-// an insert failed on the optimistic run (then the request runs again with
-// a savepoint per item, which isolates the failing one), or errAbort.
+// result. The error it returns is for the whole request (errAbort).
 func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, error) {
 	if err := validateNew(r); err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
@@ -77,17 +79,10 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 	if r.Status == outbox.StatusSending {
 		lease = t.w.allocLeases(1)
 	}
-	if !t.careful {
-		if err := insertNew(t, id, lease, r, now); err != nil {
-			return outbox.EnqueueResult{}, errCareful
+	if err := insertNew(t, id, lease, r, now); err != nil {
+		if errors.Is(err, errAbort) {
+			return outbox.EnqueueResult{}, err
 		}
-		return outbox.EnqueueResult{ID: id, Lease: lease}, nil
-	}
-	err := t.savepoint("item", func() error { return insertNew(t, id, lease, r, now) })
-	if errors.Is(err, errAbort) {
-		return outbox.EnqueueResult{}, err
-	}
-	if err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
 	return outbox.EnqueueResult{ID: id, Lease: lease}, nil
@@ -109,17 +104,23 @@ func validateNew(r *outbox.Record) error {
 	case r.Status == outbox.StatusSending && r.LeaseUntil.IsZero():
 		return errors.New("a message stored sending needs LeaseUntil")
 	}
-	// A recipient listed twice is refused by the recipients primary key.
+	seen := make(map[[2]string]bool, len(r.Recipients)) // leg, address
 	for _, rc := range r.Recipients {
 		if rc.Addr == "" {
 			return errors.New("empty recipient address")
 		}
+		key := [2]string{rc.Leg, rc.Addr}
+		if seen[key] {
+			return fmt.Errorf("recipient %q listed twice", rc.Addr)
+		}
+		seen[key] = true
 	}
 	return nil
 }
 
 // insertNew writes the message row, its body and its recipients; a
-// message stored sending is due again when its lease runs out.
+// message stored sending is due again when its lease runs out. It fails
+// before its first write, or with errAbort.
 func insertNew(t *tx, id, lease int64, r *outbox.Record, now time.Time) error {
 	created := r.CreatedAt
 	if created.IsZero() {

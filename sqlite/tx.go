@@ -13,20 +13,12 @@ import (
 // state (a savepoint could not be rolled back): the whole group fails.
 var errAbort = errors.New("write transaction aborted")
 
-// errCareful is returned by a request that ran optimistically (with no
-// savepoint per item) and hit a failure of one item: the writer rolls the
-// request back and runs it again with tx.careful set.
-var errCareful = errors.New("run again with a savepoint per item")
-
 // tx is the group transaction as one request sees it. Statements run on
 // the writer's connection through its prepared-statement cache; delta
 // collects the request's changes to the status counters.
 type tx struct {
 	w     *writer
 	delta counts
-	// careful is set on the second run of a request that returned
-	// errCareful.
-	careful bool
 	// bare is set while a request runs without a savepoint: a failing
 	// statement then fails the whole group (errAbort), as nothing else
 	// could undo what the request wrote before it.

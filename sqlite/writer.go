@@ -280,22 +280,15 @@ func (w *writer) extend(reqs []*request, run func(*request) error) ([]*request, 
 	return reqs, nil
 }
 
-// runRequest runs one request in its savepoint, or a bare one without. A
-// request that returns errCareful is rolled back and run again with
-// tx.careful set.
+// runRequest runs one request in its savepoint, or a bare one without.
 func (w *writer) runRequest(t *tx, r *request) error {
 	w.ran.Add(1)
-	t.delta, t.careful, t.bare = counts{}, false, r.bare
+	t.delta, t.bare = counts{}, r.bare
 	if r.bare {
 		defer func() { t.bare = false }()
 		return r.fn(t)
 	}
-	err := t.savepoint("request", func() error { return r.fn(t) })
-	if errors.Is(err, errCareful) {
-		t.delta, t.careful = counts{}, true
-		err = t.savepoint("request", func() error { return r.fn(t) })
-	}
-	return err
+	return t.savepoint("request", func() error { return r.fn(t) })
 }
 
 // finish writes the group's counter changes and the moved sequences.

@@ -56,7 +56,7 @@ func TestWaitingRequestsShareOneCommit(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() {
 			batch := []*outbox.Record{newTestRecord(i, now)}
-			if i%4 == 0 { // a recipient twice: refused by the schema
+			if i%4 == 0 { // a recipient twice: refused before anything of it is written
 				bad := newTestRecord(i, now)
 				bad.Recipients = append(bad.Recipients, bad.Recipients[0])
 				batch = append(batch, bad, newTestRecord(i, now))
