@@ -1,6 +1,7 @@
 package outboxtest
 
 import (
+	"bytes"
 	"net"
 	"sync"
 )
@@ -27,7 +28,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 		return nil, net.ErrClosed
 	default:
 	}
-	cc := &countedConn{Conn: c, sink: s}
+	cc := &countedConn{Conn: c, sink: s, noPipelining: s.opts.noPipelining}
 	s.conns++
 	s.live[cc] = struct{}{}
 	return cc, nil
@@ -39,7 +40,27 @@ type countedConn struct {
 	net.Conn
 	sink *Sink
 	once sync.Once
+	// noPipelining drops PIPELINING from the EHLO reply, which the
+	// server writes in one piece (WithoutPipelining).
+	noPipelining bool
 }
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	if c.noPipelining {
+		if i := bytes.Index(p, []byte(pipeliningLine)); i >= 0 {
+			q := append(append(make([]byte, 0, len(p)), p[:i]...), p[i+len(pipeliningLine):]...)
+			if _, err := c.Conn.Write(q); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// pipeliningLine is the line of go-smtp's EHLO reply offering PIPELINING
+// (never its last line).
+const pipeliningLine = "250-PIPELINING\r\n"
 
 func (c *countedConn) Close() error {
 	c.once.Do(func() {

@@ -6,13 +6,14 @@ import "strings"
 type Option func(*options)
 
 type options struct {
-	startTLS    bool
-	implicitTLS bool
-	username    string
-	password    string
-	mechanisms  []string
-	smtpUTF8    bool
-	maxBytes    int64
+	startTLS     bool
+	implicitTLS  bool
+	username     string
+	password     string
+	mechanisms   []string
+	smtpUTF8     bool
+	maxBytes     int64
+	noPipelining bool
 }
 
 func defaultOptions() options {
@@ -64,4 +65,11 @@ func WithSMTPUTF8(on bool) Option {
 // enforces: a larger message is refused with 552 5.3.4.
 func WithMaxMessageBytes(n int64) Option {
 	return func(o *options) { o.maxBytes = n }
+}
+
+// WithoutPipelining makes the sink leave PIPELINING (RFC 2920) out of its
+// EHLO reply, for a client to send one command at a time. It works on
+// clear-text connections only: under TLS the reply is offered as usual.
+func WithoutPipelining() Option {
+	return func(o *options) { o.noPipelining = true }
 }

@@ -327,3 +327,23 @@ func TestSinkConcurrent(t *testing.T) {
 		t.Errorf("%d messages over %d connections", len(msgs), s.Connections())
 	}
 }
+
+func TestSinkWithoutPipelining(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		var opts []outboxtest.Option
+		if off {
+			opts = append(opts, outboxtest.WithoutPipelining())
+		}
+		s := outboxtest.NewSink(t, opts...)
+		c := dial(t, s)
+		if got, _ := c.Extension("PIPELINING"); got == off {
+			t.Errorf("WithoutPipelining %v: PIPELINING offered %v", off, got)
+		}
+		if ok, _ := c.Extension("8BITMIME"); !ok {
+			t.Errorf("WithoutPipelining %v: the rest of the EHLO reply is lost", off)
+		}
+		if err := send(c, "a@example.com", []string{"b@example.com"}, body); err != nil {
+			t.Errorf("WithoutPipelining %v: send: %v", off, err)
+		}
+	}
+}

@@ -138,93 +138,108 @@ func TestIdleConnectionHealthCheck(t *testing.T) {
 	}
 }
 
+// forEachMode runs test against a sink that offers PIPELINING and one
+// that does not, for the backend to send one command at a time.
+func forEachMode(t *testing.T, test func(t *testing.T, opts ...outboxtest.Option)) {
+	t.Run("pipelined", func(t *testing.T) { test(t) })
+	t.Run("one by one", func(t *testing.T) { test(t, outboxtest.WithoutPipelining()) })
+}
+
 func TestRecipientRefused(t *testing.T) {
-	sink := outboxtest.NewSink(t)
-	sink.RejectRcpt("b@example.com", 550, "5.1.1", "no such user")
-	b := newBackend(t, sinkURL(sink, "tls=none"))
-	res := send(t, b, envelope("a@example.com", "b@example.com", "c@example.com"))
-	want := []outbox.Class{outbox.ClassAccepted, outbox.ClassPermanent, outbox.ClassAccepted}
-	for i, r := range res {
-		if r.Class != want[i] || r.Addr != []string{"a@example.com", "b@example.com", "c@example.com"}[i] {
-			t.Errorf("result %d = %+v, want %s", i, r, want[i])
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		sink := outboxtest.NewSink(t, opts...)
+		sink.RejectRcpt("b@example.com", 550, "5.1.1", "no such user")
+		b := newBackend(t, sinkURL(sink, "tls=none"))
+		res := send(t, b, envelope("a@example.com", "b@example.com", "c@example.com"))
+		want := []outbox.Class{outbox.ClassAccepted, outbox.ClassPermanent, outbox.ClassAccepted}
+		for i, r := range res {
+			if r.Class != want[i] || r.Addr != []string{"a@example.com", "b@example.com", "c@example.com"}[i] {
+				t.Errorf("result %d = %+v, want %s", i, r, want[i])
+			}
 		}
-	}
-	if r := res[1].Reply; r.Code != 550 || r.Enhanced != "5.1.1" || r.Text != "no such user" {
-		t.Errorf("refused reply = %+v", r)
-	}
-	if m := sink.WaitFor(1, 5*time.Second)[0]; strings.Join(m.To, " ") != "a@example.com c@example.com" {
-		t.Errorf("delivered to %q", m.To)
-	}
+		if r := res[1].Reply; r.Code != 550 || r.Enhanced != "5.1.1" || r.Text != "no such user" {
+			t.Errorf("refused reply = %+v", r)
+		}
+		if m := sink.WaitFor(1, 5*time.Second)[0]; strings.Join(m.To, " ") != "a@example.com c@example.com" {
+			t.Errorf("delivered to %q", m.To)
+		}
+	})
 }
 
 func TestTooManyRecipients(t *testing.T) {
-	sink := outboxtest.NewSink(t)
-	sink.TooManyRecipientsAfter(2)
-	b := newBackend(t, sinkURL(sink, "tls=none"))
-	res := send(t, b, envelope("a@example.com", "b@example.com", "c@example.com", "d@example.com"))
-	for i, r := range res {
-		want := outbox.ClassAccepted
-		if i >= 2 {
-			want = outbox.ClassRetryNow
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		sink := outboxtest.NewSink(t, opts...)
+		sink.TooManyRecipientsAfter(2)
+		b := newBackend(t, sinkURL(sink, "tls=none"))
+		res := send(t, b, envelope("a@example.com", "b@example.com", "c@example.com", "d@example.com"))
+		for i, r := range res {
+			want := outbox.ClassAccepted
+			if i >= 2 {
+				want = outbox.ClassRetryNow
+			}
+			if r.Class != want {
+				t.Errorf("result %d = %+v, want %s", i, r, want)
+			}
 		}
-		if r.Class != want {
-			t.Errorf("result %d = %+v, want %s", i, r, want)
+		if res[3].Reply.Code != 452 || res[3].Reply.Enhanced != "4.5.3" {
+			t.Errorf("reply = %+v", res[3].Reply)
 		}
-	}
-	if res[3].Reply.Code != 452 || res[3].Reply.Enhanced != "4.5.3" {
-		t.Errorf("reply = %+v", res[3].Reply)
-	}
+	})
 }
 
 func TestEveryRecipientRefused(t *testing.T) {
-	sink := outboxtest.NewSink(t)
-	b := newBackend(t, sinkURL(sink, "tls=none"))
-	sink.RejectRcpt("", 550, "5.1.1", "no such user").Times(2)
-	res := send(t, b, envelope("a@example.com", "b@example.com"))
-	for _, r := range res {
-		if r.Class != outbox.ClassPermanent {
-			t.Errorf("result %+v, want permanent", r)
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		sink := outboxtest.NewSink(t, opts...)
+		b := newBackend(t, sinkURL(sink, "tls=none"))
+		sink.RejectRcpt("", 550, "5.1.1", "no such user").Times(2)
+		res := send(t, b, envelope("a@example.com", "b@example.com"))
+		for _, r := range res {
+			if r.Class != outbox.ClassPermanent {
+				t.Errorf("result %+v, want permanent", r)
+			}
 		}
-	}
-	send(t, b, envelope("c@example.com")) // the connection was reset and reused
-	if sink.Count() != 1 || sink.Connections() != 1 {
-		t.Errorf("%d messages over %d connections, want 1 over 1", sink.Count(), sink.Connections())
-	}
+		send(t, b, envelope("c@example.com")) // the connection was reset and reused
+		if sink.Count() != 1 || sink.Connections() != 1 {
+			t.Errorf("%d messages over %d connections, want 1 over 1", sink.Count(), sink.Connections())
+		}
+	})
 }
 
 func TestTransactionRefused(t *testing.T) {
-	cases := []struct {
-		name  string
-		cue   func(*outboxtest.Sink)
-		code  int
-		class outbox.Class
-		conns int // connections after a second, successful send
-	}{
-		{"data 451", func(s *outboxtest.Sink) { s.RejectData(451, "4.3.0", "try later").Times(1) }, 451, outbox.ClassTemporary, 1},
-		{"data 554", func(s *outboxtest.Sink) { s.RejectData(554, "5.6.0", "spam").Times(1) }, 554, outbox.ClassPermanent, 1},
-		{"mail 550", func(s *outboxtest.Sink) { s.RejectMail(550, "5.7.1", "relay denied").Times(1) }, 550, outbox.ClassPermanent, 1},
-		{"rcpt 421", func(s *outboxtest.Sink) { s.RejectRcpt("", 421, "4.7.0", "slow down").Times(1) }, 421, outbox.ClassThrottled, 2},
-		{"data 421", func(s *outboxtest.Sink) { s.RejectData(421, "4.3.2", "shutting down").Times(1) }, 421, outbox.ClassThrottled, 2},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			sink := outboxtest.NewSink(t)
-			tc.cue(sink)
-			b := newBackend(t, sinkURL(sink, "tls=none"))
-			res, err := b.Send(context.Background(), envelope("a@example.com", "b@example.com"))
-			c, r, isReply := class(err)
-			if err == nil || !isReply || res != nil {
-				t.Fatalf("Send = %v, %v; want a SendError", res, err)
-			}
-			if r.Code != tc.code || c != tc.class {
-				t.Errorf("error %v: code %d class %s, want %d %s", err, r.Code, c, tc.code, tc.class)
-			}
-			send(t, b, envelope("a@example.com"))
-			if sink.Count() != 1 || sink.Connections() != tc.conns {
-				t.Errorf("%d messages over %d connections, want 1 over %d", sink.Count(), sink.Connections(), tc.conns)
-			}
-		})
-	}
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		cases := []struct {
+			name  string
+			cue   func(*outboxtest.Sink)
+			code  int
+			class outbox.Class
+			conns int // connections after a second, successful send
+		}{
+			{"data 451", func(s *outboxtest.Sink) { s.RejectData(451, "4.3.0", "try later").Times(1) }, 451, outbox.ClassTemporary, 1},
+			{"data 554", func(s *outboxtest.Sink) { s.RejectData(554, "5.6.0", "spam").Times(1) }, 554, outbox.ClassPermanent, 1},
+			{"mail 550", func(s *outboxtest.Sink) { s.RejectMail(550, "5.7.1", "relay denied").Times(1) }, 550, outbox.ClassPermanent, 1},
+			{"rcpt 421", func(s *outboxtest.Sink) { s.RejectRcpt("", 421, "4.7.0", "slow down").Times(1) }, 421, outbox.ClassThrottled, 2},
+			{"data 421", func(s *outboxtest.Sink) { s.RejectData(421, "4.3.2", "shutting down").Times(1) }, 421, outbox.ClassThrottled, 2},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				sink := outboxtest.NewSink(t, opts...)
+				tc.cue(sink)
+				b := newBackend(t, sinkURL(sink, "tls=none"))
+				res, err := b.Send(context.Background(), envelope("a@example.com", "b@example.com"))
+				c, r, isReply := class(err)
+				if err == nil || !isReply || res != nil {
+					t.Fatalf("Send = %v, %v; want a SendError", res, err)
+				}
+				if r.Code != tc.code || c != tc.class {
+					t.Errorf("error %v: code %d class %s, want %d %s", err, r.Code, c, tc.code, tc.class)
+				}
+				send(t, b, envelope("a@example.com"))
+				if sink.Count() != 1 || sink.Connections() != tc.conns {
+					t.Errorf("%d messages over %d connections, want 1 over %d", sink.Count(), sink.Connections(), tc.conns)
+				}
+			})
+		}
+	})
 }
 
 func TestUpstreamDownThenBack(t *testing.T) {

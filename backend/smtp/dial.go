@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -16,20 +17,29 @@ import (
 // conn is one connection to the server, greeted, secured and logged in as
 // configured.
 type conn struct {
+	// client greets and logs in; after that, text carries the
+	// transactions (see transact) on the same connection.
 	client   *gosmtp.Client
+	text     *textproto.Conn
+	ext      extensions
 	raw      net.Conn // the TCP connection: deadlines and closing
 	tls      bool
 	lastUsed time.Time
 	messages int // messages this connection carried
 }
 
+// extensions are the EHLO extensions a transaction uses.
+type extensions struct {
+	pipelining, smtputf8, eightBit, size bool
+}
+
 // close ends the connection: politely with QUIT when it is in a known
-// state, else by closing the socket.
+// state, then by closing the socket.
 func (c *conn) close(polite bool) {
 	if polite {
-		c.client.CommandTimeout = time.Second
-		if c.client.Quit() == nil {
-			return
+		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
+		if c.text.PrintfLine("QUIT") == nil {
+			_, _, _ = c.text.ReadResponse(221)
 		}
 	}
 	_ = c.raw.Close()
@@ -81,6 +91,11 @@ func (b *Backend) dial(ctx context.Context) (_ *conn, err error) {
 			return nil, err
 		}
 	}
+	// The server says nothing until the next command: nothing is left
+	// in go-smtp's read buffer.
+	c.text = textproto.NewConn(nc)
+	has := func(ext string) bool { ok, _ := c.client.Extension(ext); return ok }
+	c.ext = extensions{pipelining: has("PIPELINING"), smtputf8: has("SMTPUTF8"), eightBit: has("8BITMIME"), size: has("SIZE")}
 	return c, nil
 }
 

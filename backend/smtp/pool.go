@@ -56,7 +56,11 @@ func (b *Backend) takeIdle() (c *conn, reused bool) {
 func (b *Backend) healthy(c *conn) bool {
 	c.raw.SetDeadline(time.Now().Add(b.cfg.Timeout))
 	defer c.raw.SetDeadline(time.Time{})
-	return c.client.Noop() == nil
+	if c.text.PrintfLine("NOOP") != nil {
+		return false
+	}
+	_, _, err := c.text.ReadResponse(250)
+	return err == nil
 }
 
 // putIdle keeps c for reuse when ready, else closes it; after Close it

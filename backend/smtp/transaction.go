@@ -2,11 +2,12 @@ package smtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/textproto"
+	"strconv"
 	"time"
 	"unicode/utf8"
-
-	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/outboxmail/outbox"
 )
@@ -23,32 +24,41 @@ const (
 // writeChunk is how much of the message is written under one deadline.
 const writeChunk = 64 << 10
 
-// transact runs one transaction for e on c.
+// transact runs one transaction for e on c. When the server offers
+// PIPELINING (RFC 2920), MAIL, every RCPT and DATA go out in one write and
+// their replies are read together: two round trips per message, whatever
+// the number of recipients. Otherwise each command waits for its reply,
+// and the transaction stops at a refused MAIL or when no recipient was
+// accepted.
 func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ []outbox.RecipientResult, state connState, _ error) {
 	if err := ctx.Err(); err != nil {
 		return nil, connReady, b.netError(ctx, "send", err)
 	}
-	// Closing the socket is the only way to interrupt go-smtp at once.
+	// Closing the socket is the only way to interrupt a blocked read or
+	// write at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.raw.Close() })
 	defer func() {
 		if !stop() {
 			state = connBroken
 		}
 	}()
-	c.client.CommandTimeout = b.cmdTimeout(ctx)
-	c.client.SubmissionTimeout = time.Until(b.deadline(ctx, b.cfg.DataTimeout))
+	defer c.raw.SetDeadline(time.Time{})
 
-	// The EHLO reply is at hand (see reset): Extension does no I/O.
 	why := needsUTF8(e)
-	if ok, _ := c.client.Extension("SMTPUTF8"); why != "" && !ok {
+	if why != "" && !c.ext.smtputf8 {
 		return nil, connReady, outbox.Permanent("upstream %s does not support SMTPUTF8, required by %s", b.name, why)
 	}
 
-	// go-smtp adds BODY=8BITMIME whenever the server offers 8BITMIME, which
-	// is correct for 7-bit data too; data with 8-bit bytes goes unchanged to
-	// a server without it, as most accept it.
-	opts := &gosmtp.MailOptions{Size: int64(len(e.Data)), UTF8: why != ""}
-	if err := c.client.Mail(e.From, opts); err != nil {
+	cmds := make([]command, 0, len(e.To)+2)
+	cmds = append(cmds, command{line: c.mailCommand(e, why != ""), expect: 250})
+	for _, to := range e.To {
+		cmds = append(cmds, command{line: "RCPT TO:<" + to + ">", expect: 25})
+	}
+	cmds = append(cmds, command{line: "DATA", expect: 354})
+	replies := c.exchange(ctx, b, cmds)
+
+	// MAIL FROM.
+	if err := replies[0].err; err != nil {
 		r, ok := serverReply(err)
 		switch {
 		case !ok:
@@ -58,15 +68,17 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 			// Often the server's farewell on an idle connection.
 			return nil, connStale, b.refused("MAIL FROM", r)
 		default:
-			return nil, connReady, b.refused("MAIL FROM", r)
+			// Pipelined RCPTs and DATA were refused as out of sequence.
+			return nil, c.settle(replies), b.refused("MAIL FROM", r)
 		}
 	}
 
+	// RCPT TO, one reply per recipient.
 	results := make([]outbox.RecipientResult, len(e.To))
 	accepted := 0
 	for i, to := range e.To {
 		results[i] = outbox.RecipientResult{Addr: to}
-		err := c.client.Rcpt(to, nil)
+		err := replies[1+i].err
 		if err == nil {
 			accepted++
 			continue
@@ -80,12 +92,18 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		}
 		results[i].Class, results[i].Reply = outbox.Classify(r), r
 	}
-	if accepted == 0 {
-		return results, b.reset(c), nil
-	}
 
-	w, err := c.client.Data()
-	if err != nil {
+	// DATA: not sent (one by one, no recipient accepted) or refused.
+	data := replies[len(replies)-1]
+	if accepted == 0 {
+		if data.err == nil { // 354 with no recipient: end the empty message
+			if err := c.endEmptyData(ctx, b); err != nil {
+				return nil, connBroken, b.netError(ctx, "end of data", err)
+			}
+		}
+		return results, b.reset(ctx, c), nil
+	}
+	if err := data.err; err != nil {
 		r, ok := serverReply(err)
 		switch {
 		case !ok:
@@ -93,20 +111,15 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		case r.Code == 421:
 			return nil, connBroken, b.refused("DATA", r)
 		}
-		return nil, b.reset(c), b.refused("DATA", r)
+		return nil, b.reset(ctx, c), b.refused("DATA", r)
 	}
-	for data := e.Data; len(data) > 0; {
-		n := min(len(data), writeChunk)
-		_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
-		if _, err := w.Write(data[:n]); err != nil {
-			return nil, connBroken, b.netError(ctx, "writing the message", err)
-		}
-		data = data[n:]
-	}
-	resp, err := w.CloseWithResponse()
+
+	msg, err := c.sendData(ctx, b, e.Data)
 	if err != nil {
 		r, ok := serverReply(err)
 		switch {
+		case errors.Is(err, errWrite):
+			return nil, connBroken, b.netError(ctx, "writing the message", err)
 		case !ok:
 			// The server may have taken the message: a retry can duplicate it.
 			return nil, connBroken, b.netError(ctx, "end of data (the server may have accepted the message)", err)
@@ -116,7 +129,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		return nil, connReady, b.refused("end of data", r)
 	}
 
-	enh, text := splitEnhanced(oneLine(resp.StatusText))
+	enh, text := splitEnhanced(oneLine(msg))
 	ok := outbox.Reply{Code: 250, Enhanced: enh, Text: text}
 	for i := range results {
 		if results[i].Class == "" {
@@ -126,15 +139,166 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	return results, connReady, nil
 }
 
+// command is one command of a transaction and the reply code that means
+// success (a two-digit prefix matches any code it begins).
+type command struct {
+	line   string
+	expect int
+}
+
+// reply is a command's outcome: nil, a *textproto.Error with the server's
+// reply, a network error, or errNotSent.
+type reply struct{ err error }
+
+// errNotSent marks a command a one-by-one exchange did not send.
+var errNotSent = errors.New("not sent")
+
+// errWrite marks a failure to write the message body.
+var errWrite = errors.New("write failed")
+
+// exchange sends cmds (MAIL, the RCPTs, DATA) and reads their replies.
+// Pipelined, they go out in one write; otherwise one by one, stopping
+// after a refused MAIL or, before DATA, when no RCPT was accepted. After a
+// network error, the remaining commands carry that error.
+func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []reply {
+	replies := make([]reply, len(cmds))
+	fail := func(from int, err error) []reply {
+		for i := from; i < len(replies); i++ {
+			replies[i].err = err
+		}
+		return replies
+	}
+	if c.ext.pipelining {
+		_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+		for _, cmd := range cmds {
+			c.text.W.WriteString(cmd.line)
+			c.text.W.WriteString("\r\n")
+		}
+		if err := c.text.W.Flush(); err != nil {
+			return fail(0, err)
+		}
+		for i, cmd := range cmds {
+			if err := c.read(ctx, b, cmd.expect, b.cfg.Timeout, nil); err != nil {
+				if _, ok := err.(*textproto.Error); !ok {
+					return fail(i, err)
+				}
+				replies[i].err = err
+			}
+		}
+		return replies
+	}
+	accepted := 0
+	for i, cmd := range cmds {
+		last := i == len(cmds)-1
+		if last && accepted == 0 {
+			return fail(i, errNotSent)
+		}
+		_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+		if err := c.text.PrintfLine("%s", cmd.line); err != nil {
+			return fail(i, err)
+		}
+		err := c.read(ctx, b, cmd.expect, b.cfg.Timeout, nil)
+		if _, ok := err.(*textproto.Error); err != nil && !ok {
+			return fail(i, err)
+		}
+		replies[i].err = err
+		switch {
+		case i == 0 && err != nil:
+			return fail(1, errNotSent)
+		case i > 0 && !last && err == nil:
+			accepted++
+		}
+	}
+	return replies
+}
+
+// read reads one reply within d, expecting code; msg, when set, gets its
+// text.
+func (c *conn) read(ctx context.Context, b *Backend, expect int, d time.Duration, msg *string) error {
+	_ = c.raw.SetReadDeadline(b.deadline(ctx, d))
+	_, text, err := c.text.ReadResponse(expect)
+	if msg != nil {
+		*msg = text
+	}
+	return err
+}
+
+// sendData writes the message, dot-stuffed, ends it and returns the
+// server's final reply text. A failed write wraps errWrite.
+func (c *conn) sendData(ctx context.Context, b *Backend, data []byte) (string, error) {
+	w := c.text.DotWriter()
+	for len(data) > 0 {
+		n := min(len(data), writeChunk)
+		_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+		if _, err := w.Write(data[:n]); err != nil {
+			return "", fmt.Errorf("%w: %w", errWrite, err)
+		}
+		data = data[n:]
+	}
+	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+	if err := w.Close(); err != nil {
+		return "", fmt.Errorf("%w: %w", errWrite, err)
+	}
+	var msg string
+	err := c.read(ctx, b, 250, b.cfg.DataTimeout, &msg)
+	return msg, err
+}
+
+// endEmptyData ends the data a server opened (354) with no recipient to
+// justify it, and drops the reply.
+func (c *conn) endEmptyData(ctx context.Context, b *Backend) error {
+	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+	if err := c.text.PrintfLine("."); err != nil {
+		return err
+	}
+	err := c.read(ctx, b, 0, b.cfg.DataTimeout, nil)
+	if _, ok := err.(*textproto.Error); ok {
+		return nil
+	}
+	return err
+}
+
+// settle returns what a refused MAIL leaves the connection fit for: the
+// replies to the commands pipelined after it must all have been read, and
+// DATA refused.
+func (c *conn) settle(replies []reply) connState {
+	if replies[len(replies)-1].err == nil {
+		return connBroken // DATA accepted without a transaction
+	}
+	for _, r := range replies[1:] {
+		if _, ok := r.err.(*textproto.Error); r.err != nil && !ok && !errors.Is(r.err, errNotSent) {
+			return connBroken
+		}
+	}
+	return connReady
+}
+
+// mailCommand is the MAIL FROM command for e: BODY=8BITMIME whenever the
+// server offers 8BITMIME (correct for 7-bit data too; data with 8-bit
+// bytes goes unchanged to a server without it, as most accept it), SIZE
+// when offered, SMTPUTF8 when needed.
+func (c *conn) mailCommand(e *outbox.Envelope, utf8 bool) string {
+	line := "MAIL FROM:<" + e.From + ">"
+	if c.ext.eightBit {
+		line += " BODY=8BITMIME"
+	}
+	if c.ext.size && len(e.Data) > 0 {
+		line += " SIZE=" + strconv.Itoa(len(e.Data))
+	}
+	if utf8 {
+		line += " SMTPUTF8"
+	}
+	return line
+}
+
 // reset ends a transaction the server still holds open, and says whether
-// the connection can be reused. go-smtp forgets the EHLO reply on RSET, so
-// EHLO is said again now rather than by the next transaction's first
-// command, which keeps the server's extensions known between transactions.
-func (b *Backend) reset(c *conn) connState {
-	if err := c.client.Reset(); err != nil {
+// the connection can be reused.
+func (b *Backend) reset(ctx context.Context, c *conn) connState {
+	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+	if err := c.text.PrintfLine("RSET"); err != nil {
 		return connBroken
 	}
-	if err := c.client.Hello(b.cfg.Hello); err != nil {
+	if err := c.read(ctx, b, 250, b.cfg.Timeout, nil); err != nil {
 		return connBroken
 	}
 	return connReady
