@@ -29,7 +29,12 @@ type Engine struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	inflight int // workers busy or held (by a claim or a Handoff reservation)
+	inflight int // deliveries running or held (by a claim or a Handoff reservation)
+	active   int // deliveries running, at most Workers
+	// ready holds messages handed off (stored claimed) while every worker
+	// was busy, at most Workers of them: each finishing delivery starts
+	// the oldest.
+	ready []*Record
 	// drained is set when the dispatcher's last claim left workers free
 	// (nothing more was due) and cleared by Notify: while it is set, new
 	// mail may go straight to a worker (Reserve).
@@ -369,7 +374,7 @@ func (e *Engine) sleep(d time.Duration) bool {
 func (e *Engine) hold() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := e.cfg.Workers - e.inflight
+	n := max(0, e.cfg.Workers-e.inflight)
 	e.inflight += n
 	return n
 }
@@ -383,32 +388,72 @@ func (e *Engine) unhold(n int, drained bool) {
 	e.drained = drained
 }
 
-// freeSlot gives back a worker and wakes a dispatcher waiting for one.
-func (e *Engine) freeSlot() {
+// run delivers r, claimed by the dispatcher, in a worker it held.
+func (e *Engine) run(r *Record) {
 	e.mu.Lock()
-	e.inflight--
+	e.active++
 	e.mu.Unlock()
-	select {
-	case e.slot <- struct{}{}:
-	default:
-	}
+	e.work.Add(1)
+	e.start(r)
 }
 
-// run delivers r in a worker already counted in inflight. The worker is
+// start runs a delivery counted in active and in work. Its worker is
 // freed as soon as the delivery returns, before its outcome is committed,
 // so that the next claim and this outcome share a group commit; Stop still
 // waits for the commit.
-func (e *Engine) run(r *Record) {
-	e.work.Add(1)
+func (e *Engine) start(r *Record) {
 	claimed := time.Now()
 	go func() {
 		defer e.work.Done()
 		o, ok := e.attemptSafely(r)
-		e.freeSlot()
+		e.workerDone()
 		if ok {
 			e.commit(r, o, claimed)
 		}
 	}()
+}
+
+// workerDone frees the worker of a delivery that returned: the oldest message
+// waiting in ready takes it, or it goes back to the pool and wakes a
+// dispatcher waiting for one.
+func (e *Engine) workerDone() {
+	e.mu.Lock()
+	e.inflight--
+	next := e.popReady()
+	if next == nil {
+		e.active--
+	}
+	e.mu.Unlock()
+	if next != nil {
+		e.start(next)
+	}
+	e.freed()
+}
+
+// popReady takes the oldest waiting message whose lease leaves time for a
+// delivery; one whose lease would run out first is left to it (the lease
+// returns the message to the queue). e.mu must be held.
+func (e *Engine) popReady() *Record {
+	for len(e.ready) > 0 {
+		r := e.ready[0]
+		e.ready[0] = nil
+		e.ready = e.ready[1:]
+		if e.cfg.Now().Add(e.cfg.Timeout).Before(r.LeaseUntil) {
+			return r
+		}
+		e.log.Warn("a handed-off message waited past its lease margin; its lease will return it to the queue", "id", r.ID)
+		e.inflight--
+		e.work.Done()
+	}
+	return nil
+}
+
+// freed wakes a dispatcher waiting for a worker.
+func (e *Engine) freed() {
+	select {
+	case e.slot <- struct{}{}:
+	default:
+	}
 }
 
 // attemptSafely runs the attempt, recovering from a panic outside the

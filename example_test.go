@@ -34,7 +34,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client, err := outbox.NewClient(outbox.ClientConfig{Store: store, Notify: engine.Notify})
+	client, err := outbox.NewClient(outbox.ClientConfig{Store: store, Notify: engine.Notify, Handoff: engine})
 	if err != nil {
 		log.Fatal(err)
 	}

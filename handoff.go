@@ -6,31 +6,33 @@ import (
 )
 
 // Handoff takes freshly enqueued messages straight to delivery. When a
-// worker is free, a message due at once is stored already claimed (sending,
-// under a lease, in the enqueue's own commit) and handed to that worker, so
-// that no claim has to find it again. The Engine implements it; pass it as
-// ClientConfig.Handoff.
+// worker is free, or will be soon, a message due at once is stored already
+// claimed (sending, under a lease, in the enqueue's own commit) and handed
+// to the engine, so that no claim has to find it again. The Engine
+// implements it; pass it as ClientConfig.Handoff.
 //
 // The client calls Reserve before storing, then Deliver for each reserved
 // record the store took claimed and Release for each other one.
 type Handoff interface {
-	// Reserve holds a worker for as many of recs as it can take now,
+	// Reserve holds a place for as many of recs as it can take now,
 	// marking each taken record sending with its LeaseUntil set, and
 	// returns how many it took.
 	Reserve(recs []*Record, now time.Time) int
-	// Deliver starts the delivery of a reserved record that the store
-	// holds claimed: ID and Lease set.
+	// Deliver starts (or lines up) the delivery of a reserved record
+	// that the store holds claimed: ID and Lease set.
 	Deliver(r *Record)
-	// Release gives back the worker held for a reserved record that was
+	// Release gives back the place held for a reserved record that was
 	// not stored claimed.
 	Release(r *Record)
 }
 
-// Reserve implements Handoff: it takes records in order while workers are
-// free, leaving out those of backends that are at their limits (whose
-// mail a claim would skip too). It takes none while queued mail may be
-// due (the dispatcher's last claim was full, or mail was enqueued without
-// a worker since): a new message does not pass older ones.
+// Reserve implements Handoff: it takes records in order while a worker is
+// free or a place is left in the line of those waiting for one (as many
+// places as workers), leaving out those of backends that are at their
+// limits (whose mail a claim would skip too). It takes none while queued
+// mail may be due (the dispatcher's last claim was full, or mail was
+// enqueued without a place since): a new message does not pass older
+// ones.
 func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	var skip []string
 	if e.cfg.Saturated != nil {
@@ -43,7 +45,7 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	}
 	taken := 0
 	for _, r := range recs {
-		if e.inflight == e.cfg.Workers {
+		if e.inflight >= 2*e.cfg.Workers {
 			break
 		}
 		if r.NextAttemptAt.After(now) || slices.Contains(skip, r.Backend) {
@@ -57,14 +59,25 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	return taken
 }
 
-// Deliver implements Handoff: the reserved worker delivers r.
+// Deliver implements Handoff: a free worker delivers r, or r waits in line
+// for the next one.
 func (e *Engine) Deliver(r *Record) {
-	e.run(r)
-	e.work.Done()
+	e.mu.Lock()
+	if e.active == e.cfg.Workers {
+		e.ready = append(e.ready, r)
+		e.mu.Unlock()
+		return
+	}
+	e.active++
+	e.mu.Unlock()
+	e.start(r)
 }
 
-// Release implements Handoff: the worker reserved for r is free again.
+// Release implements Handoff: the place reserved for r is free again.
 func (e *Engine) Release(*Record) {
-	e.freeSlot()
+	e.mu.Lock()
+	e.inflight--
+	e.mu.Unlock()
+	e.freed()
 	e.work.Done()
 }

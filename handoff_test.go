@@ -2,6 +2,8 @@ package outbox_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,11 +27,20 @@ func (c *countingClaims) Claim(ctx context.Context, req outbox.ClaimRequest) ([]
 // client handing mail to it.
 func handoffRig(t *testing.T, workers int, send outbox.BackendFunc) (*outbox.Client, *countingClaims) {
 	t.Helper()
+	return handoffRigAt(t, workers, send, time.Now, func(*outbox.EngineConfig) {})
+}
+
+// handoffRigAt is handoffRig with a clock and the engine's configuration
+// adjusted by tune.
+func handoffRigAt(t *testing.T, workers int, send outbox.BackendFunc, now func() time.Time, tune func(*outbox.EngineConfig)) (*outbox.Client, *countingClaims) {
+	t.Helper()
 	st := &countingClaims{Store: openStore(t)}
-	_, c := startEngine(t, outbox.EngineConfig{
-		Store: st, Workers: workers, Poll: time.Hour, Retention: -1,
+	cfg := outbox.EngineConfig{
+		Store: st, Workers: workers, Poll: time.Hour, Retention: -1, Now: now,
 		Backends: func(string) (outbox.Backend, error) { return send, nil },
-	}, outbox.ClientConfig{}, true)
+	}
+	tune(&cfg)
+	_, c := startEngine(t, cfg, outbox.ClientConfig{Now: now}, true)
 	return c, st
 }
 
@@ -61,24 +72,30 @@ func TestHandoffSkipsTheClaim(t *testing.T) {
 	}
 }
 
-// TestHandoffWhenBusyQueues: with every worker busy, new mail is queued
-// and claimed when a worker frees up; nothing is lost or sent twice.
-func TestHandoffWhenBusyQueues(t *testing.T) {
+// TestHandoffWhenBusyLinesUp: with every worker busy, new mail waits in a
+// line as long as the workers (one here), already claimed; past it, mail
+// is queued and claimed when a worker frees up. Nothing is lost, sent
+// twice or sent out of order.
+func TestHandoffWhenBusyLinesUp(t *testing.T) {
 	release := make(chan struct{})
-	var sent atomic.Int64
-	blocking := atomic.Bool{}
+	var (
+		blocking atomic.Bool
+		mu       sync.Mutex
+		order    []int64
+	)
 	c, st := handoffRig(t, 1, func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
 		if blocking.Load() {
 			<-release
+			mu.Lock()
+			order = append(order, e.ID)
+			mu.Unlock()
 		}
-		sent.Add(1)
 		return answer(nil)(ctx, e)
 	})
 	waitDrained(t, c, st)
-	sent.Store(0)
 	blocking.Store(true)
 	var ids []int64
-	for range 3 {
+	for range 4 {
 		rc, err := c.Enqueue(context.Background(), msg("user@example.org"))
 		if err != nil {
 			t.Fatal(err)
@@ -90,10 +107,62 @@ func TestHandoffWhenBusyQueues(t *testing.T) {
 		waitSent(t, c, id)
 	}
 	if n := st.claimed.Load(); n != 2 {
-		t.Errorf("claims returned %d messages, want the 2 that found the worker busy", n)
+		t.Errorf("claims returned %d messages, want the 2 that found the worker and the line busy", n)
 	}
-	if n := sent.Load(); n != 3 {
-		t.Errorf("%d sends for 3 messages", n)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, ids) {
+		t.Errorf("sent in the order %v, want %v", order, ids)
+	}
+}
+
+// TestHandoffLineRespectsTheLease: a message that waited in line so long
+// that its lease would run out during a delivery is not delivered from the
+// line; its lease returns it to the queue, and a claim delivers it once.
+func TestHandoffLineRespectsTheLease(t *testing.T) {
+	clk := newClock()
+	release := make(chan struct{})
+	var blocking atomic.Bool
+	var sends sync.Map // message id → number of sends
+	c, st := handoffRigAt(t, 1, func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+		if blocking.Load() {
+			<-release
+		}
+		n, _ := sends.LoadOrStore(e.ID, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		return answer(nil)(ctx, e)
+	}, clk.Now, func(cfg *outbox.EngineConfig) { cfg.Timeout, cfg.Lease = time.Minute, 2*time.Minute })
+	waitDrained(t, c, st)
+	blocking.Store(true)
+	first, err := c.Enqueue(context.Background(), msg("a@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lined, err := c.Enqueue(context.Background(), msg("b@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(90 * time.Second) // 30 s of lease left, less than a delivery may take
+	close(release)
+	waitSent(t, c, first.ID)
+	if rec, err := c.Get(context.Background(), lined.ID); err != nil || rec.Status != outbox.StatusSending {
+		t.Fatalf("the lined-up message: %v, %v; want it left sending for its lease", rec, err)
+	}
+	if st.claimed.Load() != 0 {
+		t.Fatal("claimed before its lease ran out")
+	}
+	clk.Advance(time.Minute)      // past the lease
+	later := msg("c@example.org") // queued, not due: its enqueue wakes the engine
+	later.SendAt = clk.Now().Add(time.Hour)
+	if _, err := c.Enqueue(context.Background(), later); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, c, lined.ID)
+	if n := st.claimed.Load(); n != 1 {
+		t.Errorf("claims returned %d messages, want the lined-up one once", n)
+	}
+	if n, _ := sends.Load(lined.ID); n == nil || n.(*atomic.Int64).Load() != 1 {
+		t.Errorf("the lined-up message was sent %v times, want once", n)
 	}
 }
 
