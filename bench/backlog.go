@@ -96,10 +96,12 @@ func (b *bench) deliveryRun(ctx context.Context, queued, run int) (Result, error
 		return res, ctx.Err()
 	}
 	sinceStart := !b.daemon.resetPeak()
+	cpu0, cpuErr := b.daemon.cpu()
 	if err := b.awaitDelivery(ctx, tag, fmt.Sprintf("delivery (%d queued)", b.queued), acked); err != nil {
 		return res, err
 	}
 	res.E2E = endToEnd(b.sink.snapshot(tag), due)
+	res.CPUPerMessage = b.daemon.cpuSince(cpu0, cpuErr, acked)
 	_, res.PeakRSS, _ = b.daemon.memory()
 	res.PeakRSSSinceStart = sinceStart
 	return res, nil

@@ -184,6 +184,7 @@ func (b *bench) measure(ctx context.Context, phase, target string, total int, su
 	res := Result{Phase: phase, Target: target, Queued: b.queued}
 	sinceStart := target == "outbox" && !b.daemon.resetPeak()
 	p := startProgress(b.out, b.tty, phase+" ("+target+")", total)
+	cpu0, cpuErr := b.daemon.cpu()
 	start := time.Now()
 	recs := submit(tag, p)
 	el := time.Since(start)
@@ -198,6 +199,7 @@ func (b *bench) measure(ctx context.Context, phase, target string, total int, su
 	}
 	res.E2E = endToEnd(b.sink.snapshot(tag), start)
 	if target == "outbox" {
+		res.CPUPerMessage = b.daemon.cpuSince(cpu0, cpuErr, acked)
 		_, res.PeakRSS, _ = b.daemon.memory()
 		res.PeakRSSSinceStart = sinceStart
 	}

@@ -75,6 +75,37 @@ func (d *outboxd) memory() (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
+// cpu reads the CPU time (user and system) the daemon has used so far,
+// from /proc/PID/stat, in clock ticks of 10 ms (Linux's USER_HZ).
+func (d *outboxd) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.PID()))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("cannot read /proc/%d/stat", d.PID())
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("cannot read /proc/%d/stat", d.PID())
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// cpuSince returns the daemon's CPU time per message since a reading of
+// cpu, in microseconds; 0 when either reading failed.
+func (d *outboxd) cpuSince(start time.Duration, startErr error, messages int) float64 {
+	end, err := d.cpu()
+	if startErr != nil || err != nil || messages == 0 {
+		return 0
+	}
+	return float64(end-start) / float64(time.Microsecond) / float64(messages)
+}
+
 // resetPeak resets the kernel's peak RSS (VmHWM) of the daemon to its
 // current RSS, so that the next reading is the peak of one phase. It
 // reports whether the kernel allowed it.

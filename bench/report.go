@@ -143,10 +143,10 @@ func (r *Report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "command: %s\n", r.Command)
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, %s, %s\n\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\ttarget\tqueued\tmessages\terrors\tmsg/s\tp50\tp99\tmax\te2e msg/s\te2e p50\te2e p99\te2e max\tdups\tpeak RSS\t")
+	fmt.Fprintln(tw, "phase\ttarget\tqueued\tmessages\terrors\tmsg/s\tp50\tp99\tmax\te2e msg/s\te2e p50\te2e p99\te2e max\tdups\tpeak RSS\tcpu/msg\t")
 	for _, x := range r.Results {
 		if x.Note != "" && x.Messages == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n", x.Phase, x.Target, x.Note)
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n", x.Phase, x.Target, x.Note)
 			continue
 		}
 		row := []string{x.Phase, x.Target, count(x.Queued), count(x.Messages), count(x.Errors)}
@@ -167,7 +167,11 @@ func (r *Report) writeTable(w io.Writer) {
 				rss += "*"
 			}
 		}
-		row = append(row, rss)
+		cpu := "-"
+		if x.CPUPerMessage > 0 {
+			cpu = fmt.Sprintf("%.0f µs", x.CPUPerMessage)
+		}
+		row = append(row, rss, cpu)
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()

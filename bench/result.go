@@ -26,6 +26,11 @@ type Result struct {
 	// (since it started when PeakRSSSinceStart is set).
 	PeakRSS           int64 `json:"peak_rss_bytes,omitempty"`
 	PeakRSSSinceStart bool  `json:"peak_rss_since_start,omitempty"`
+	// CPUPerMessage is the CPU time (user and system) outbox serve used
+	// from the phase's start to its last delivery, per message, in
+	// microseconds: the cost of taking and delivering one, steadier than
+	// a rate on a shared machine.
+	CPUPerMessage float64 `json:"outbox_cpu_us_per_message,omitempty"`
 	// Note says what else to know.
 	Note string `json:"note,omitempty"`
 }
