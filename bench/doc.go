@@ -26,8 +26,9 @@
 //     three times (--delivery-runs) and the median run is reported.
 //
 // Every phase reports its acceptance rate and latencies, the end-to-end
-// rate and latencies (submitted → received by the sink), and the peak RSS
-// of the outbox process during the phase.
+// rate and latencies (submitted → received by the sink), the peak RSS of
+// the outbox process during the phase, and its CPU time (user and system,
+// from /proc) per message from the phase's start to its last delivery.
 //
 // With --peer ADDR the smtp phase is run, in the same run, against another
 // relay listening on ADDR that relays to the bench's sink (fix the sink's
