@@ -72,7 +72,7 @@ func (s *Store) Complete(ctx context.Context, o outbox.Outcome) error {
 	// Complete runs without a savepoint: it writes nothing unless the
 	// message row, written first, was held under the lease, and after that
 	// a failing statement fails the group (tx.bare).
-	err := s.w.doBare(ctx, func(t *tx) error {
+	err := s.w.doLazy(ctx, func(t *tx) error {
 		held, err := completeMessage(t, o)
 		if err != nil {
 			return err

@@ -13,7 +13,9 @@
 // WAL file and only then answers the group's callers (synchronous=NORMAL
 // plus that fsync): while an earlier commit is still being synced, the
 // writer keeps its transaction open and adds the requests that arrive,
-// since its own commit could not be synced sooner anyway. Enqueue, Claim
+// since its own commit could not be synced sooner anyway; and a group of
+// outcomes (Complete) alone waits up to 5 ms for another write to share
+// its commit, since no caller waits on them. Enqueue, Claim
 // and Complete run without a savepoint, whose page copies would cost about
 // as much as their own writes: each refuses a bad item before writing
 // anything of it, so a statement fails only as the disk or database does,

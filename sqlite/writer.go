@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is returned by the operations of a closed Store.
@@ -25,6 +26,7 @@ const (
 type request struct {
 	fn    func(*tx) error
 	bare  bool
+	lazy  bool // may wait a little for company (see gather)
 	state atomic.Int32
 	err   error
 	done  chan struct{}
@@ -38,6 +40,7 @@ type writer struct {
 	conn     *sql.Conn
 	stmts    map[string]*sql.Stmt
 	maxGroup int
+	lazyWait time.Duration
 	reqs     chan *request
 
 	mu     sync.RWMutex // held for reading while sending on reqs
@@ -70,6 +73,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 		conn:     conn,
 		stmts:    make(map[string]*sql.Stmt),
 		maxGroup: maxGroup,
+		lazyWait: lazyWait,
 		reqs:     make(chan *request, maxGroup),
 		done:     make(chan struct{}),
 	}
@@ -111,6 +115,17 @@ func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
 func (w *writer) doBare(ctx context.Context, fn func(*tx) error) error {
 	return w.submit(ctx, &request{fn: fn, bare: true, done: make(chan struct{})})
 }
+
+// doLazy is doBare for a write no one waits on in a hurry (a delivery's
+// outcome): a group of such writes alone waits up to lazyWait for another
+// write to share its commit (see gather).
+func (w *writer) doLazy(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, &request{fn: fn, bare: true, lazy: true, done: make(chan struct{})})
+}
+
+// lazyWait bounds how long lazy writes wait for company (writer.lazyWait,
+// which tests change).
+const lazyWait = 5 * time.Millisecond
 
 // submit hands r to the writer goroutine and waits as do says.
 func (w *writer) submit(ctx context.Context, r *request) error {
@@ -171,6 +186,7 @@ func (w *writer) loop() {
 				break drain
 			}
 		}
+		group = w.gather(group)
 		w.runGroup(group)
 		clear(group)
 	}
@@ -181,6 +197,35 @@ func (w *writer) loop() {
 	if w.ckpt != nil {
 		w.ckpt.stop()
 	}
+}
+
+// gather makes a group of lazy writes alone wait up to lazyWait, taking
+// every request that comes, until one that is not lazy arrives: outcomes
+// then share the commit of the next enqueue instead of each costing an
+// fsync of their own, and that enqueue finds the disk free.
+func (w *writer) gather(group []*request) []*request {
+	for _, r := range group {
+		if !r.lazy {
+			return group
+		}
+	}
+	t := time.NewTimer(w.lazyWait)
+	defer t.Stop()
+	for len(group) < w.maxGroup {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return group
+			}
+			group = append(group, r)
+			if !r.lazy {
+				return group
+			}
+		case <-t.C:
+			return group
+		}
+	}
+	return group
 }
 
 // runGroup runs the picked requests of a group in one transaction; the

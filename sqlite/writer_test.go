@@ -26,6 +26,12 @@ func holdWriter(t *testing.T, s *Store) (release func()) {
 	}()
 	<-started
 	return func() {
+		// With a commit still syncing, the held request's transaction
+		// would take in the waiting requests one by one (extend), not as
+		// one group: let the syncer finish first.
+		for s.w.sync.busy() {
+			time.Sleep(time.Millisecond)
+		}
 		close(hold)
 		if err := <-done; err != nil {
 			t.Errorf("held request: %v", err)
@@ -251,5 +257,45 @@ func TestCompleteUnknown(t *testing.T) {
 		Status: outbox.StatusSent, Attempts: 1})
 	if !errors.Is(err, outbox.ErrNotFound) {
 		t.Errorf("Complete(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestLazyWritesWaitForCompany: a lazy write alone waits for the next
+// write to share its commit, and commits alone after lazyWait.
+func TestLazyWritesWaitForCompany(t *testing.T) {
+	s := openTest(t)
+	noop := func(*tx) error { return nil }
+	s.w.lazyWait = time.Hour // set before any request reaches the writer
+	release := holdWriter(t, s)
+	lazy := make(chan error, 1)
+	go func() { lazy <- s.w.doLazy(context.Background(), noop) }()
+	waitQueued(t, s, 1)
+	release()
+	before := s.Commits()
+	if _, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(1, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-lazy; err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("a lazy write and the enqueue after it took %d commits, want 1", got)
+	}
+}
+
+// TestLazyWriteAloneCommits: with no company, a lazy write commits after
+// lazyWait.
+func TestLazyWriteAloneCommits(t *testing.T) {
+	s := openTest(t)
+	before := s.Commits()
+	start := time.Now()
+	if err := s.w.doLazy(context.Background(), func(*tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < lazyWait {
+		t.Errorf("a lazy write alone committed after %s, before lazyWait (%s)", waited, lazyWait)
+	}
+	if got := s.Commits() - before; got != 1 {
+		t.Errorf("%d commits for a lone lazy write, want 1", got)
 	}
 }
