@@ -13,11 +13,11 @@ import (
 const maxRetryNowRounds = 20
 
 // commit stores the outcome of a delivery attempt. A failed commit (a full
-// disk, a database restarting) is retried with backoff while the lease
-// lasts: giving up would send the message again once the lease expires.
-// Only Stop's deadline or a lost lease ends the retries early.
-func (e *Engine) commit(r *Record, o *Outcome, claimed time.Time) {
-	deadline := claimed.Add(e.cfg.Lease - e.cfg.Lease/10)
+// disk, a database restarting) is retried with backoff until deadline,
+// shortly before the lease runs out: giving up would send the message
+// again once the lease expires. Only Stop's deadline or a lost lease ends
+// the retries early.
+func (e *Engine) commit(r *Record, o *Outcome, deadline time.Time) {
 	delay := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

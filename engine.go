@@ -29,18 +29,19 @@ type Engine struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	inflight int // deliveries running or held (by a claim or a Handoff reservation)
-	active   int // deliveries running, at most Workers
+	inflight int // deliveries running, held by a claim, reserved by a Handoff or in line
+	active   int // deliveries running
+	held     int // workers held by the claim under way
 	// ready holds messages handed off (stored claimed) while every worker
-	// was busy, at most Workers of them: each finishing delivery starts
-	// the oldest.
+	// was busy or held: each worker that frees up takes the oldest.
 	ready []*Record
 	// drained is set when the dispatcher's last claim left workers free
-	// (nothing more was due) and cleared by Notify: while it is set, new
-	// mail may go straight to a worker (Reserve).
-	drained bool
-	loops   sync.WaitGroup
-	work    sync.WaitGroup
+	// (nothing more was due) and no Notify came during it; Notify clears
+	// it. While it is set, new mail may go straight to a worker (Reserve).
+	drained  bool
+	notifies uint64 // Notify calls, to tell whether one came during a claim
+	loops    sync.WaitGroup
+	work     sync.WaitGroup
 }
 
 // EngineConfig configures an Engine. Zero values take the defaults named
@@ -173,6 +174,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 func (e *Engine) Notify() {
 	e.mu.Lock()
 	e.drained = false
+	e.notifies++
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
@@ -243,7 +245,7 @@ func (e *Engine) dispatch() {
 		if !e.gatherWorkers() {
 			return
 		}
-		free := e.hold()
+		free, seen := e.hold()
 		if free == 0 { // a Handoff took them
 			continue
 		}
@@ -255,7 +257,18 @@ func (e *Engine) dispatch() {
 		now := e.cfg.Now().UTC()
 		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free,
 			Weights: e.cfg.PriorityWeights, SkipBackends: skip})
-		e.unhold(free-len(recs), err == nil && len(recs) < free)
+		if err != nil {
+			recs = nil
+		}
+		for _, r := range recs {
+			r.LeaseUntil = now.Add(e.cfg.Lease)
+		}
+		lined := e.unhold(free, recs, err == nil && len(recs) < free, seen)
+		for _, r := range recs {
+			e.work.Add(1)
+			e.start(r)
+		}
+		e.startAll(lined)
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
 			if !e.sleep(errDelay) {
@@ -265,9 +278,6 @@ func (e *Engine) dispatch() {
 			continue
 		}
 		errDelay = 100 * time.Millisecond
-		for _, r := range recs {
-			e.run(r)
-		}
 		if len(recs) == free {
 			continue
 		}
@@ -370,82 +380,88 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// hold takes every free worker for a claim and returns how many.
-func (e *Engine) hold() int {
+// hold takes every free worker for a claim and returns how many, with
+// the count of Notify calls so far.
+func (e *Engine) hold() (int, uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := max(0, e.cfg.Workers-e.inflight)
 	e.inflight += n
-	return n
+	e.held = n
+	return n, e.notifies
 }
 
-// unhold gives back n workers a claim held but found no mail for; drained
-// tells whether the claim left due mail behind.
-func (e *Engine) unhold(n int, drained bool) {
+// unhold ends a claim that held n workers and got recs: each takes one of
+// them, and the others go back, first to the oldest messages in line,
+// which it returns to be started. drained tells whether the claim left
+// due mail behind; a Notify since hold (seen) means it may have.
+func (e *Engine) unhold(n int, recs []*Record, drained bool, seen uint64) []*Record {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.inflight -= n
-	e.drained = drained
-}
-
-// run delivers r, claimed by the dispatcher, in a worker it held.
-func (e *Engine) run(r *Record) {
-	e.mu.Lock()
-	e.active++
-	e.mu.Unlock()
-	e.work.Add(1)
-	e.start(r)
+	e.held = 0
+	e.inflight -= n - len(recs)
+	e.active += len(recs)
+	e.drained = drained && e.notifies == seen
+	return e.takeReady()
 }
 
 // start runs a delivery counted in active and in work. Its worker is
 // freed as soon as the delivery returns, before its outcome is committed,
 // so that the next claim and this outcome share a group commit; Stop still
-// waits for the commit.
+// waits for the commit, which is retried until shortly before the lease
+// (r.LeaseUntil) runs out.
 func (e *Engine) start(r *Record) {
-	claimed := time.Now()
+	deadline := time.Now().Add(r.LeaseUntil.Sub(e.cfg.Now()) - e.cfg.Lease/10)
 	go func() {
 		defer e.work.Done()
 		o, ok := e.attemptSafely(r)
 		e.workerDone()
 		if ok {
-			e.commit(r, o, claimed)
+			e.commit(r, o, deadline)
 		}
 	}()
 }
 
-// workerDone frees the worker of a delivery that returned: the oldest message
-// waiting in ready takes it, or it goes back to the pool and wakes a
+// startAll starts deliveries taken from the line.
+func (e *Engine) startAll(recs []*Record) {
+	for _, r := range recs {
+		e.start(r)
+	}
+}
+
+// workerDone frees the worker of a delivery that returned: the oldest
+// message in line takes it, or it goes back to the pool and wakes a
 // dispatcher waiting for one.
 func (e *Engine) workerDone() {
 	e.mu.Lock()
 	e.inflight--
-	next := e.popReady()
-	if next == nil {
-		e.active--
-	}
+	e.active--
+	next := e.takeReady()
 	e.mu.Unlock()
-	if next != nil {
-		e.start(next)
-	}
+	e.startAll(next)
 	e.freed()
 }
 
-// popReady takes the oldest waiting message whose lease leaves time for a
-// delivery; one whose lease would run out first is left to it (the lease
-// returns the message to the queue). e.mu must be held.
-func (e *Engine) popReady() *Record {
-	for len(e.ready) > 0 {
+// takeReady takes from the line, oldest first, a message for each worker
+// neither running nor held, counting them active. A message whose lease
+// would leave too little time for a delivery and its commit is left to
+// the lease, which returns it to the queue. e.mu must be held.
+func (e *Engine) takeReady() []*Record {
+	var out []*Record
+	for len(e.ready) > 0 && e.active+e.held < e.cfg.Workers {
 		r := e.ready[0]
 		e.ready[0] = nil
 		e.ready = e.ready[1:]
-		if e.cfg.Now().Add(e.cfg.Timeout).Before(r.LeaseUntil) {
-			return r
+		if e.cfg.Now().Add(e.cfg.Timeout + e.cfg.Lease/10).Before(r.LeaseUntil) {
+			e.active++
+			out = append(out, r)
+			continue
 		}
 		e.log.Warn("a handed-off message waited past its lease margin; its lease will return it to the queue", "id", r.ID)
 		e.inflight--
 		e.work.Done()
 	}
-	return nil
+	return out
 }
 
 // freed wakes a dispatcher waiting for a worker.

@@ -60,10 +60,10 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 }
 
 // Deliver implements Handoff: a free worker delivers r, or r waits in line
-// for the next one.
+// for the next one (one that is neither running nor held by a claim).
 func (e *Engine) Deliver(r *Record) {
 	e.mu.Lock()
-	if e.active == e.cfg.Workers {
+	if e.active+e.held >= e.cfg.Workers {
 		e.ready = append(e.ready, r)
 		e.mu.Unlock()
 		return

@@ -151,15 +151,22 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		conn.Close()
 		return err
 	}
-	if countsWALPages(conn) {
-		s.w.start(newSyncer(path), newCheckpointer(s.cdb))
-	} else {
+	if !countsWALPages(conn) {
 		// Without page counts, let SQLite checkpoint inside commits.
 		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000"); err != nil {
 			conn.Close()
 			return err
 		}
-		s.w.start(newSyncer(path), nil)
+	}
+	syn, err := newSyncer(path)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("open the WAL file: %w", err)
+	}
+	if countsWALPages(conn) {
+		s.w.start(syn, newCheckpointer(s.cdb))
+	} else {
+		s.w.start(syn, nil)
 	}
 
 	s.rdb, err = sql.Open("sqlite", dsn(path, url.Values{

@@ -24,7 +24,8 @@ import (
 // can mark them clean after reporting the error), so the syncer never
 // retries one: those callers get the error, and so does every write after
 // it until the store is reopened, which recovers from what reached the
-// disk.
+// disk. Their transactions were committed, and readers see them, but
+// whether they are on disk is unknown: the error says so.
 type syncer struct {
 	wal    string // the WAL file's path
 	file   *os.File
@@ -39,12 +40,27 @@ type syncer struct {
 	err error // sticky: set by the first failed fsync
 }
 
-// newSyncer starts a syncer for the database at path.
-func newSyncer(path string) *syncer {
+// newSyncer opens the WAL file of the database at path, which must
+// exist (the write connection has opened the database), syncs the
+// directory that holds its name, and starts the syncer.
+func newSyncer(path string) (*syncer, error) {
 	s := &syncer{wal: path + "-wal", groups: make(chan []*request, 64), done: make(chan struct{}),
 		ready: make(chan struct{}, 1)}
+	f, err := os.Open(s.wal)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.Open(filepath.Dir(s.wal))
+	if err == nil {
+		err = errors.Join(dir.Sync(), dir.Close())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.file = f
 	go s.loop()
-	return s
+	return s, nil
 }
 
 // add hands a committed group over; the syncer answers its requests.
@@ -109,43 +125,17 @@ func (s *syncer) loop() {
 	}
 }
 
-// sync flushes the WAL file to disk, opening it (and syncing its directory,
-// which holds its name) on first use.
+// sync flushes the WAL file to disk.
 func (s *syncer) sync() error {
 	if err := s.failed(); err != nil {
 		return err
 	}
-	err := s.open()
-	if err == nil {
-		err = s.file.Sync()
-	}
+	err := s.file.Sync()
 	if err != nil {
-		err = fmt.Errorf("commit: sync: %w (writes fail until the store is reopened)", err)
+		err = fmt.Errorf("commit: sync: %w (whether the write is on disk is unknown; writes fail until the store is reopened)", err)
 		s.mu.Lock()
 		s.err = err
 		s.mu.Unlock()
 	}
 	return err
-}
-
-func (s *syncer) open() error {
-	if s.file != nil {
-		return nil
-	}
-	f, err := os.Open(s.wal)
-	if err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(s.wal))
-	if err != nil {
-		f.Close()
-		return err
-	}
-	err = errors.Join(dir.Sync(), dir.Close())
-	if err != nil {
-		f.Close()
-		return err
-	}
-	s.file = f
-	return nil
 }

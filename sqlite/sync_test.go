@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,46 +9,38 @@ import (
 	"github.com/outboxmail/outbox"
 )
 
-// TestSyncAnswersAfterFsync: a committed group is answered by the syncer,
-// which has the WAL file open once the first write is answered.
+// TestSyncAnswersAfterFsync: the syncer holds the store's WAL file from
+// the start (no syncer without one), and a write is answered through it.
 func TestSyncAnswersAfterFsync(t *testing.T) {
 	s := openTest(t)
+	if got, want := s.w.sync.file.Name(), filepath.Join(s.Dir(), dbName)+"-wal"; got != want {
+		t.Errorf("syncer syncs %s, want %s", got, want)
+	}
 	res, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(1, time.Now())})
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("enqueue: %v %v", err, res)
 	}
-	if s.w.sync.file == nil {
-		t.Fatal("write answered before the syncer opened (and synced) the WAL file")
-	}
-	if got, want := s.w.sync.file.Name(), filepath.Join(s.Dir(), dbName)+"-wal"; got != want {
-		t.Errorf("syncer syncs %s, want %s", got, want)
+	if _, err := newSyncer(filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Error("a syncer started without a WAL file to sync")
 	}
 }
 
 // TestSyncFailureIsSticky: a failed fsync fails its group's callers and
 // every write after it, without running them.
 func TestSyncFailureIsSticky(t *testing.T) {
-	sy := newSyncer(filepath.Join(t.TempDir(), "missing.db"))
-	defer sy.stop()
+	s := openTest(t)
+	s.w.sync.file.Close() // its next Sync fails
 	for i := range 2 {
-		r := &request{done: make(chan struct{})}
-		sy.add([]*request{r})
-		<-r.done
-		if r.err == nil {
-			t.Fatalf("group %d answered without error after a failed sync", i)
+		_, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(i, time.Now())})
+		if err == nil {
+			t.Fatalf("enqueue %d succeeded after a failed sync", i)
 		}
 	}
-	if sy.failed() == nil {
+	if s.w.sync.failed() == nil {
 		t.Fatal("failed() is nil after a failed sync")
 	}
-
-	s := openTest(t)
-	s.w.sync.mu.Lock()
-	s.w.sync.err = errors.New("sync failed")
-	s.w.sync.mu.Unlock()
 	before := s.Commits()
-	_, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(1, time.Now())})
-	if err == nil {
+	if _, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(3, time.Now())}); err == nil {
 		t.Fatal("enqueue succeeded after a failed sync")
 	}
 	if s.Commits() != before {
