@@ -8,7 +8,9 @@ import (
 )
 
 // ErrUnavailable wraps a store failure (disk full, database down): nothing
-// was committed and the caller should try again later.
+// was committed and the caller should try again later. The one exception
+// is a failed fsync, after which the store cannot tell whether the commit
+// reached the disk, and says so in the error.
 var ErrUnavailable = errors.New("store unavailable")
 
 // Client enqueues and manages messages. It is what the HTTP API, the SMTP

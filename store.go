@@ -19,7 +19,8 @@ type Store interface {
 	// returns one result per input, in order: a failing item does not fail
 	// the others. An item whose IdempotencyKey is already stored returns
 	// that message's ID with Existing set. The error is for the whole call
-	// (e.g. the commit failed): then nothing was stored. An item with
+	// (e.g. the commit failed): then nothing was stored, unless the error
+	// says that it cannot tell (a failed fsync). An item with
 	// Status sending is stored claimed, as if a Claim had leased it at
 	// once: sending until its LeaseUntil, under a new lease token returned
 	// in its result (not when Existing).
