@@ -45,21 +45,11 @@ func New(w io.Writer, cfg Config) *Backend {
 // FromURL returns a backend printing to standard output for "console:"
 // or "console:?raw=true".
 func FromURL(u *url.URL) (*Backend, error) {
-	if u.Scheme != "console" {
-		return nil, fmt.Errorf("scheme %q is not console", u.Scheme)
-	}
-	if u.Opaque != "" || u.Host != "" || u.User != nil || u.Path != "" && u.Path != "/" {
-		return nil, errors.New(`a console URL has no address or path: write "console:" or "console:?raw=true"`)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	var cfg Config
-	ps, err := params.Single(q)
+	ps, err := params.Addressless(u, "console", `"console:" or "console:?raw=true"`)
 	if err != nil {
 		return nil, err
 	}
+	var cfg Config
 	for name, values := range ps {
 		switch name {
 		case "raw":

@@ -41,21 +41,11 @@ func New(cfg Config) *Backend {
 
 // FromURL returns a memory backend for "memory:" or "memory:?max=N".
 func FromURL(u *url.URL) (*Backend, error) {
-	if u.Scheme != "memory" {
-		return nil, fmt.Errorf("scheme %q is not memory", u.Scheme)
-	}
-	if u.Opaque != "" || u.Host != "" || u.User != nil || u.Path != "" && u.Path != "/" {
-		return nil, errors.New(`a memory URL has no address or path: write "memory:" or "memory:?max=1000"`)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
-	var cfg Config
-	ps, err := params.Single(q)
+	ps, err := params.Addressless(u, "memory", `"memory:" or "memory:?max=1000"`)
 	if err != nil {
 		return nil, err
 	}
+	var cfg Config
 	for name, values := range ps {
 		switch name {
 		case "max":
