@@ -71,10 +71,22 @@ func (e *Engine) attempt(r *Record) *Outcome {
 	att.Reply = rs.reply
 
 	throttledOnly := true
-	note := func(rr RecipientResult) {
+	// settle maps an answer to its recipient's new state, noting the
+	// first error and whether every answer left pending was a throttle.
+	settle := func(rr RecipientResult) RecipientStatus {
+		if rr.Class == ClassAccepted {
+			return RecipientSent
+		}
 		if o.LastError == "" {
 			o.LastError = describe(rr)
 		}
+		if rr.Class == ClassPermanent {
+			return RecipientFailed
+		}
+		if rr.Class != ClassThrottled {
+			throttledOnly = false
+		}
+		return RecipientPending
 	}
 	var still []string
 	for i, addr := range to {
@@ -86,19 +98,9 @@ func (e *Engine) attempt(r *Record) *Outcome {
 			continue // settled before: the backend restated it
 		}
 		att.Recipients = append(att.Recipients, rr)
-		var st RecipientStatus
-		switch rr.Class {
-		case ClassAccepted:
-			st = RecipientSent
-		case ClassPermanent:
-			st = RecipientFailed
-			note(rr)
-		default:
+		st := settle(rr)
+		if st == RecipientPending {
 			still = append(still, addr)
-			if rr.Class != ClassThrottled {
-				throttledOnly = false
-			}
-			note(rr)
 			continue
 		}
 		o.Recipients = append(o.Recipients, Recipient{Addr: addr, Status: st, Reply: rr.Reply, UpdatedAt: now})
@@ -112,19 +114,9 @@ func (e *Engine) attempt(r *Record) *Outcome {
 		if rr.FailedOver {
 			continue
 		}
-		st := RecipientPending
-		switch rr.Class {
-		case ClassAccepted:
-			st = RecipientSent
-		case ClassPermanent:
-			st = RecipientFailed
-			note(rr)
-		default:
+		st := settle(rr)
+		if st == RecipientPending {
 			stillLegs++
-			if rr.Class != ClassThrottled {
-				throttledOnly = false
-			}
-			note(rr)
 		}
 		o.Recipients = append(o.Recipients, Recipient{Addr: rr.Addr, Leg: rr.Leg, Status: st, Reply: rr.Reply, UpdatedAt: now})
 	}
