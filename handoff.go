@@ -34,6 +34,9 @@ type Handoff interface {
 // enqueued without a place since): a new message does not pass older
 // ones.
 func (e *Engine) Reserve(recs []*Record, now time.Time) int {
+	if !e.mayReserve() {
+		return 0 // spare the backends' saturation check
+	}
 	var skip []string
 	if e.cfg.Saturated != nil {
 		skip, _ = e.cfg.Saturated()
@@ -57,6 +60,13 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 		taken++
 	}
 	return taken
+}
+
+// mayReserve reports whether Reserve could take anything now.
+func (e *Engine) mayReserve() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.started && !e.stopped && e.drained && e.inflight < 2*e.cfg.Workers
 }
 
 // Deliver implements Handoff: a free worker delivers r, or r waits in line

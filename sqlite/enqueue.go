@@ -104,7 +104,10 @@ func validateNew(r *outbox.Record) error {
 	case r.Status == outbox.StatusSending && r.LeaseUntil.IsZero():
 		return errors.New("a message stored sending needs LeaseUntil")
 	}
-	seen := make(map[[2]string]bool, len(r.Recipients)) // leg, address
+	var seen map[[2]string]bool // leg, address; not needed for one recipient
+	if len(r.Recipients) > 1 {
+		seen = make(map[[2]string]bool, len(r.Recipients))
+	}
 	for _, rc := range r.Recipients {
 		if rc.Addr == "" {
 			return errors.New("empty recipient address")
@@ -113,7 +116,9 @@ func validateNew(r *outbox.Record) error {
 		if seen[key] {
 			return fmt.Errorf("recipient %q listed twice", rc.Addr)
 		}
-		seen[key] = true
+		if seen != nil {
+			seen[key] = true
+		}
 	}
 	return nil
 }
