@@ -26,22 +26,27 @@ type Engine struct {
 	abort   context.CancelFunc
 	abortCx context.Context // cancelled when Stop's deadline passes
 
-	mu       sync.Mutex
-	started  bool
-	stopped  bool
-	inflight int // deliveries running, held by a claim, reserved by a Handoff or in line
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	// inflight counts the places taken: deliveries running, messages in
+	// line or reserved by a Handoff, and the room held by a claim under
+	// way. Claims fill it up to 1.5 times the workers, hand-offs up to
+	// twice (see claimRoom).
+	inflight int
 	active   int // deliveries running
 	held     int // workers held by the claim under way
-	// ready holds messages handed off (stored claimed) while every worker
-	// was busy or held: each worker that frees up takes the oldest.
+	// ready is the line: messages claimed beyond the free workers, or
+	// handed off (stored claimed) while every worker was busy or held.
+	// Each worker that frees up takes the oldest.
 	ready []*Record
-	// drained is set when the dispatcher's last claim left workers free
-	// (nothing more was due) and no Notify came during it; Notify clears
-	// it. While it is set, new mail may go straight to a worker (Reserve).
-	drained  bool
-	notifies uint64 // Notify calls, to tell whether one came during a claim
-	loops    sync.WaitGroup
-	work     sync.WaitGroup
+	// drained is set when the dispatcher's last claim took less than it
+	// had room for: nothing more was due. While it is set, new mail may
+	// go straight to a worker (Reserve); the store still queues a new
+	// message behind due mail of its priority (see Store.Enqueue).
+	drained bool
+	loops   sync.WaitGroup
+	work    sync.WaitGroup
 }
 
 // EngineConfig configures an Engine. Zero values take the defaults named
@@ -172,10 +177,6 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // Notify wakes an idle engine: call it after enqueuing. Client does when
 // given Engine.Notify as its ClientConfig.Notify.
 func (e *Engine) Notify() {
-	e.mu.Lock()
-	e.drained = false
-	e.notifies++
-	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -233,8 +234,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// dispatch claims due messages whenever workers are free, and sleeps until
-// mail is enqueued, a message falls due, a worker frees up or Stop.
+// dispatch claims due messages whenever there is room for them (running,
+// or in line for the next free worker), and sleeps until mail is enqueued,
+// a message falls due, a worker frees up or Stop.
 func (e *Engine) dispatch() {
 	ctx := e.abortCx
 	errDelay := 100 * time.Millisecond
@@ -245,8 +247,8 @@ func (e *Engine) dispatch() {
 		if !e.gatherWorkers() {
 			return
 		}
-		free, seen := e.hold()
-		if free == 0 { // a Handoff took them
+		room := e.hold()
+		if room == 0 { // a Handoff took them
 			continue
 		}
 		var skip []string
@@ -255,7 +257,7 @@ func (e *Engine) dispatch() {
 			skip, until = e.cfg.Saturated()
 		}
 		now := e.cfg.Now().UTC()
-		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free,
+		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: room,
 			Weights: e.cfg.PriorityWeights, SkipBackends: skip})
 		if err != nil {
 			recs = nil
@@ -263,12 +265,8 @@ func (e *Engine) dispatch() {
 		for _, r := range recs {
 			r.LeaseUntil = now.Add(e.cfg.Lease)
 		}
-		lined := e.unhold(free, recs, err == nil && len(recs) < free, seen)
-		for _, r := range recs {
-			e.work.Add(1)
-			e.start(r)
-		}
-		e.startAll(lined)
+		e.work.Add(len(recs))
+		e.startAll(e.unhold(room, recs, err == nil && len(recs) < room))
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
 			if !e.sleep(errDelay) {
@@ -278,7 +276,7 @@ func (e *Engine) dispatch() {
 			continue
 		}
 		errDelay = 100 * time.Millisecond
-		if len(recs) == free {
+		if len(recs) == room {
 			continue
 		}
 		wait, slot := e.idleWait(ctx, now, skip, until)
@@ -299,19 +297,19 @@ func (e *Engine) dispatch() {
 // waits for more of them to free up (see gatherWorkers).
 const gatherWait = 2 * time.Millisecond
 
-// gatherWorkers waits until a quarter of the workers are free, or some are
-// and gatherWait has passed: when deliveries end one by one, one claim
-// then serves several of them instead of one claim each. It reports false
-// on Stop.
+// gatherWorkers waits until a claim has room (see claimRoom) for a
+// quarter of the workers' number of messages, or some room and gatherWait
+// has passed: when deliveries end one by one, one claim then serves several of
+// them instead of one claim each. It reports false on Stop.
 func (e *Engine) gatherWorkers() bool {
 	want := max(1, e.cfg.Workers/4)
 	var deadline <-chan time.Time
 	for {
-		free := e.free()
-		if free >= want {
+		room := e.room()
+		if room >= want {
 			return true
 		}
-		if free > 0 && deadline == nil {
+		if room > 0 && deadline == nil {
 			t := time.NewTimer(gatherWait)
 			defer t.Stop()
 			deadline = t.C
@@ -326,11 +324,19 @@ func (e *Engine) gatherWorkers() bool {
 	}
 }
 
-// free returns the number of workers neither busy nor held.
-func (e *Engine) free() int {
+// room returns how many more messages a claim may take now.
+func (e *Engine) room() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.cfg.Workers - e.inflight
+	return e.claimRoom()
+}
+
+// claimRoom is how many more messages a claim may take: claims keep up to
+// half the workers' number in line, beyond those running, which leaves
+// hand-offs room for as many again (they stop at twice the workers). e.mu
+// must be held.
+func (e *Engine) claimRoom() int {
+	return max(0, e.cfg.Workers+e.cfg.Workers/2-e.inflight)
 }
 
 // idleWait returns how long the dispatcher sleeps when a claim left
@@ -380,29 +386,33 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// hold takes every free worker for a claim and returns how many, with
-// the count of Notify calls so far.
-func (e *Engine) hold() (int, uint64) {
+// hold makes room for a claim and returns how many messages it may take
+// (see claimRoom: as many as there are free workers, and more for the
+// line), and holds every free worker, kept from handed-off messages until
+// unhold.
+func (e *Engine) hold() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := max(0, e.cfg.Workers-e.inflight)
+	n := e.claimRoom()
 	e.inflight += n
-	e.held = n
-	return n, e.notifies
+	e.held = max(0, e.cfg.Workers-e.active)
+	return n
 }
 
-// unhold ends a claim that held n workers and got recs: each takes one of
-// them, and the others go back, first to the oldest messages in line,
-// which it returns to be started. drained tells whether the claim left
-// due mail behind; a Notify since hold (seen) means it may have.
-func (e *Engine) unhold(n int, recs []*Record, drained bool, seen uint64) []*Record {
+// unhold ends a claim that held room for n messages and got recs, and
+// returns those to start now: claimed messages take the free workers
+// first, the rest join the line, and workers still free take the oldest
+// in line. drained tells whether the claim took all that was due.
+func (e *Engine) unhold(n int, recs []*Record, drained bool) []*Record {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.held = 0
 	e.inflight -= n - len(recs)
-	e.active += len(recs)
-	e.drained = drained && e.notifies == seen
-	return e.takeReady()
+	e.drained = drained
+	now := min(len(recs), max(0, e.cfg.Workers-e.active))
+	e.active += now
+	e.ready = append(e.ready, recs[now:]...)
+	return append(recs[:now:now], e.takeReady()...)
 }
 
 // start runs a delivery counted in active and in work. Its worker is

@@ -29,10 +29,10 @@ type Handoff interface {
 // Reserve implements Handoff: it takes records in order while a worker is
 // free or a place is left in the line of those waiting for one (as many
 // places as workers), leaving out those of backends that are at their
-// limits (whose mail a claim would skip too). It takes none while queued
-// mail may be due (the dispatcher's last claim was full, or mail was
-// enqueued without a place since): a new message does not pass older
-// ones.
+// limits (whose mail a claim would skip too). It takes none while the
+// dispatcher's last claim was full (mail is waiting), and the store keeps
+// a new message from passing due mail of its priority in any case: it
+// stores it queued instead (see Store.Enqueue), and it is released.
 func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	if !e.mayReserve() {
 		return 0 // spare the backends' saturation check

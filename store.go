@@ -23,7 +23,9 @@ type Store interface {
 	// says that it cannot tell (a failed fsync). An item with
 	// Status sending is stored claimed, as if a Claim had leased it at
 	// once: sending until its LeaseUntil, under a new lease token returned
-	// in its result (not when Existing).
+	// in its result (not when Existing). But a new message does not pass
+	// waiting mail: when a message of its priority or a higher one is due
+	// by its own due time, it is stored queued instead, without a lease.
 	Enqueue(ctx context.Context, recs []*Record) ([]EnqueueResult, error)
 
 	// Get returns a message with its recipients, attempt log and Raw, or

@@ -21,14 +21,23 @@ const (
 	insertBody      = `INSERT INTO bodies (id, raw) VALUES (?, ?)`
 	insertRecipient = `INSERT INTO recipients (message_id, leg, addr, pos, status)
 		VALUES (?, ?, ?, ?, 'pending')`
+	// selectDueAhead tells whether a message of priority ?2 due at ?1
+	// would pass mail already waiting: anything of its priority or a
+	// higher one due by then. One seek of messages_due per priority.
+	selectDueAhead = `SELECT
+		EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 1 AND due_at <= ?1)
+		OR (?2 <= 0 AND EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 0 AND due_at <= ?1))
+		OR (?2 <= -1 AND EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = -1 AND due_at <= ?1))`
 )
 
 // Enqueue inserts recs as queued messages, each with its body and pending
 // recipients, and returns one result per item. An invalid item fails
 // alone; an item whose idempotency key is stored (also earlier in the same
 // call) returns that message's id with Existing set. An item with Status
-// sending is stored claimed until its LeaseUntil under a new lease token.
-// Unset times default to the creation time (and CreatedAt to now);
+// sending is stored claimed until its LeaseUntil under a new lease token,
+// unless mail of its priority or a higher one is due by its own due time
+// (see selectDueAhead): then it is stored queued, without a lease, and
+// waits its turn. Unset times default to the creation time (and CreatedAt to now);
 // NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
 	res := make([]outbox.EnqueueResult, len(recs))
@@ -45,9 +54,6 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 			var err error
 			if res[i], err = enqueueOne(t, r, now); err != nil {
 				return err
-			}
-			if res[i].Err == nil && !res[i].Existing {
-				t.delta[statusIndex(r.Status)]++
 			}
 		}
 		return nil
@@ -74,18 +80,41 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}, nil
 		}
 	}
+	status := r.Status
+	if status == outbox.StatusSending {
+		var ahead bool
+		err := t.QueryRowContext(context.Background(), selectDueAhead, nanos(dueTime(r, now)), int64(r.Priority)).Scan(&ahead)
+		if err != nil {
+			return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
+		}
+		if ahead {
+			status = outbox.StatusQueued
+		}
+	}
 	id := t.w.allocID()
 	var lease int64
-	if r.Status == outbox.StatusSending {
+	if status == outbox.StatusSending {
 		lease = t.w.allocLeases(1)
 	}
-	if err := insertNew(t, id, lease, r, now); err != nil {
+	if err := insertNew(t, id, lease, status, r, now); err != nil {
 		if errors.Is(err, errAbort) {
 			return outbox.EnqueueResult{}, err
 		}
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
+	t.delta[statusIndex(status)]++
 	return outbox.EnqueueResult{ID: id, Lease: lease}, nil
+}
+
+// dueTime is when a new message is first due: its NextAttemptAt, else its
+// SendAt, else its creation (now when unset).
+func dueTime(r *outbox.Record, now time.Time) time.Time {
+	for _, t := range []time.Time{r.NextAttemptAt, r.SendAt, r.CreatedAt} {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return now
 }
 
 // validateNew checks what the schema cannot.
@@ -123,26 +152,20 @@ func validateNew(r *outbox.Record) error {
 	return nil
 }
 
-// insertNew writes the message row, its body and its recipients; a
-// message stored sending is due again when its lease runs out. It fails
-// before its first write, or with errAbort.
-func insertNew(t *tx, id, lease int64, r *outbox.Record, now time.Time) error {
+// insertNew writes the message row with status, its body and its
+// recipients; a message stored sending is due again when its lease runs
+// out. It fails before its first write, or with errAbort.
+func insertNew(t *tx, id, lease int64, status outbox.Status, r *outbox.Record, now time.Time) error {
 	created := r.CreatedAt
 	if created.IsZero() {
 		created = now
 	}
-	updated, lifetime, next := r.UpdatedAt, r.LifetimeStart, r.NextAttemptAt
+	updated, lifetime, next := r.UpdatedAt, r.LifetimeStart, dueTime(r, now)
 	if updated.IsZero() {
 		updated = created
 	}
 	if lifetime.IsZero() {
 		lifetime = created
-	}
-	if next.IsZero() {
-		next = r.SendAt
-	}
-	if next.IsZero() {
-		next = created
 	}
 	tags, err := jsonColumn(r.Tags, len(r.Tags) == 0)
 	if err != nil {
@@ -153,10 +176,10 @@ func insertNew(t *tx, id, lease int64, r *outbox.Record, now time.Time) error {
 		return fmt.Errorf("metadata: %w", err)
 	}
 	due := next
-	if r.Status == outbox.StatusSending {
+	if status == outbox.StatusSending {
 		due = r.LeaseUntil
 	}
-	err = t.exec(insertMessage, id, r.MessageID, string(r.Status), r.From, r.Subject, int64(r.Priority), r.Backend,
+	err = t.exec(insertMessage, id, r.MessageID, string(status), r.From, r.Subject, int64(r.Priority), r.Backend,
 		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
 		nanos(created), nanos(updated), nanos(lifetime),
 		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(due), lease)

@@ -310,3 +310,54 @@ func testEnqueueClaimed(t *testing.T, open Open) {
 		t.Errorf("a sending record without LeaseUntil: %v %+v, want an item error", err, res)
 	}
 }
+
+// testEnqueueClaimedInTurn: a record enqueued sending does not pass
+// waiting mail. With mail of its priority or a higher one due by its own
+// due time, it is stored queued, without a lease, and a claim takes it
+// after that mail; due mail of a lower priority, and mail not yet due, do
+// not hold it back.
+func testEnqueueClaimedInTurn(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	sending := func(n int, created time.Time, p outbox.Priority) *outbox.Record {
+		r := newRecord(n, created)
+		r.Priority = p
+		r.Status, r.LeaseUntil = outbox.StatusSending, created.Add(lease)
+		return r
+	}
+	later := newRecord(1, at(0))
+	later.SendAt, later.NextAttemptAt = at(time.Hour), at(time.Hour)
+	waiting := enqueue(t, s, later, newRecord(2, at(0)))[1]
+
+	res, err := s.Enqueue(ctx, []*outbox.Record{
+		sending(3, at(time.Second), outbox.PriorityNormal),
+		sending(4, at(time.Second), outbox.PriorityHigh),
+		sending(5, at(time.Second), outbox.PriorityLow),
+	})
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	for i, want := range []bool{false, true, false} {
+		if res[i].Err != nil || (res[i].Lease != 0) != want {
+			t.Fatalf("item %d (normal, high, low behind a due normal message): %+v, leased %v wanted", i, res[i], want)
+		}
+	}
+	for i, want := range []outbox.Status{outbox.StatusQueued, outbox.StatusSending, outbox.StatusQueued} {
+		if got := get(t, s, res[i].ID).Status; got != want {
+			t.Errorf("item %d stored %s, want %s", i, got, want)
+		}
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusQueued: 4, outbox.StatusSending: 1})
+	got := ids(claim(t, s, at(2*time.Second), 10))
+	want := []int64{waiting, res[0].ID, res[2].ID}
+	if !slices.Equal(got, want) {
+		t.Fatalf("claim returned %v, want the waiting message first: %v", got, want)
+	}
+
+	// Nothing due now (the claimed ones are leased, the scheduled one is
+	// not due yet): the next is stored claimed.
+	next, err := s.Enqueue(ctx, []*outbox.Record{sending(6, at(3*time.Second), outbox.PriorityLow)})
+	if err != nil || next[0].Err != nil || next[0].Lease == 0 {
+		t.Fatalf("with nothing due: %v %+v, want it stored claimed", err, next)
+	}
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentClaimersNeverShare", testConcurrentClaim},
 		{"ExpiredLeaseReturnsMessage", testLeaseExpiry},
 		{"EnqueueClaimed", testEnqueueClaimed},
+		{"EnqueueClaimedInTurn", testEnqueueClaimedInTurn},
 		{"PriorityShares", testPriorityShares},
 		{"FIFOWithinPriority", testFIFO},
 		{"NotDueNotClaimed", testNotDue},
