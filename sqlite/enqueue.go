@@ -10,17 +10,9 @@ import (
 	"github.com/outboxmail/outbox"
 )
 
-// Enqueue statements.
+// Enqueue statements (the inserts are in insert.go).
 const (
 	selectIdempotent = `SELECT id FROM messages WHERE idempotency_key = ?`
-	insertMessage    = `INSERT INTO messages (
-		id, message_id, status, sender, subject, priority, backend, tags, metadata,
-		idempotency_key, size, attempts, created_at, updated_at, lifetime_start,
-		send_at, expires_at, next_attempt_at, due_at, last_error, lease
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, '', ?)`
-	insertBody      = `INSERT INTO bodies (id, raw) VALUES (?, ?)`
-	insertRecipient = `INSERT INTO recipients (message_id, leg, addr, pos, status)
-		VALUES (?, ?, ?, ?, 'pending')`
 	// selectDueAhead tells whether a message of priority ?2 due at ?1
 	// would pass mail already waiting: anything of its priority or a
 	// higher one due by then. One seek of messages_due per priority.
@@ -49,7 +41,9 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	// its idempotency lookup or its JSON columns before anything of it is
 	// written, so its inserts fail only as the disk or database does, and
 	// then the whole group fails too.
-	err := s.w.doBare(ctx, func(t *tx) error {
+	// The rows are buffered, and written together with those of the
+	// group's other enqueues (doBuffered).
+	err := s.w.doBuffered(ctx, func(t *tx) error {
 		for i, r := range recs {
 			var err error
 			if res[i], err = enqueueOne(t, r, now); err != nil {
@@ -64,11 +58,18 @@ func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.En
 	return res, nil
 }
 
-// enqueueOne stores one message, or returns the item's own error in the
-// result. The error it returns is for the whole request (errAbort).
+// enqueueOne adds one message to the transaction's rows, or returns the
+// item's own error in the result. The error it returns is for the whole
+// request (errAbort).
 func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, error) {
 	if err := validateNew(r); err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
+	}
+	if r.IdempotencyKey != "" || r.Status == outbox.StatusSending {
+		// The lookups below must see the messages added before.
+		if err := t.flushRows(); err != nil {
+			return outbox.EnqueueResult{}, err
+		}
 	}
 	if r.IdempotencyKey != "" {
 		var id int64
@@ -96,10 +97,7 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 	if status == outbox.StatusSending {
 		lease = t.w.allocLeases(1)
 	}
-	if err := insertNew(t, id, lease, status, r, now); err != nil {
-		if errors.Is(err, errAbort) {
-			return outbox.EnqueueResult{}, err
-		}
+	if err := t.rows.add(id, lease, status, r, now); err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
 	t.delta[statusIndex(status)]++
@@ -152,10 +150,10 @@ func validateNew(r *outbox.Record) error {
 	return nil
 }
 
-// insertNew writes the message row with status, its body and its
-// recipients; a message stored sending is due again when its lease runs
-// out. It fails before its first write, or with errAbort.
-func insertNew(t *tx, id, lease int64, status outbox.Status, r *outbox.Record, now time.Time) error {
+// add buffers the message row with status, its body and its recipients;
+// a message stored sending is due again when its lease runs out. It fails
+// only on the record's JSON columns, before buffering anything.
+func (b *newRows) add(id, lease int64, status outbox.Status, r *outbox.Record, now time.Time) error {
 	created := r.CreatedAt
 	if created.IsZero() {
 		created = now
@@ -179,20 +177,13 @@ func insertNew(t *tx, id, lease int64, status outbox.Status, r *outbox.Record, n
 	if status == outbox.StatusSending {
 		due = r.LeaseUntil
 	}
-	err = t.exec(insertMessage, id, r.MessageID, string(status), r.From, r.Subject, int64(r.Priority), r.Backend,
+	b.messages = append(b.messages, id, r.MessageID, string(status), r.From, r.Subject, int64(r.Priority), r.Backend,
 		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
 		nanos(created), nanos(updated), nanos(lifetime),
 		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(due), lease)
-	if err != nil {
-		return fmt.Errorf("insert message: %w", err)
-	}
-	if err := t.exec(insertBody, id, r.Raw); err != nil {
-		return fmt.Errorf("insert body: %w", err)
-	}
+	b.bodies = append(b.bodies, id, r.Raw)
 	for pos, rc := range r.Recipients {
-		if err := t.exec(insertRecipient, id, rc.Leg, rc.Addr, pos); err != nil {
-			return fmt.Errorf("insert recipient %q: %w", rc.Addr, err)
-		}
+		b.recipients = append(b.recipients, id, rc.Leg, rc.Addr, pos)
 	}
 	return nil
 }

@@ -23,6 +23,24 @@ type tx struct {
 	// statement then fails the whole group (errAbort), as nothing else
 	// could undo what the request wrote before it.
 	bare bool
+	// rows holds new messages' rows not yet written (see
+	// writer.doBuffered).
+	rows newRows
+}
+
+// flushRows writes the buffered rows. They are earlier requests' writes:
+// a failure is the whole group's (errAbort).
+func (t *tx) flushRows() error {
+	if !t.rows.pending() {
+		return nil
+	}
+	if err := t.rows.flush(t); err != nil {
+		if errors.Is(err, errAbort) {
+			return err
+		}
+		return fmt.Errorf("%w: insert new messages: %w", errAbort, err)
+	}
+	return nil
 }
 
 // querier runs queries: the writer's tx or a read transaction.

@@ -24,12 +24,15 @@ const (
 // request is one caller's write: fn runs inside its own savepoint of a
 // group transaction, or without one when bare is set.
 type request struct {
-	fn    func(*tx) error
-	bare  bool
-	lazy  bool // may wait a little for company (see gather)
-	state atomic.Int32
-	err   error
-	done  chan struct{}
+	fn   func(*tx) error
+	bare bool
+	lazy bool // may wait a little for company (see gather)
+	// buffered requests add rows to the transaction's buffer (tx.rows),
+	// which consecutive ones share; any other request flushes it first.
+	buffered bool
+	state    atomic.Int32
+	err      error
+	done     chan struct{}
 }
 
 // writer owns the only write connection. It runs group commits: it takes
@@ -39,6 +42,7 @@ type request struct {
 type writer struct {
 	conn     *sql.Conn
 	stmts    map[string]*sql.Stmt
+	inserts  map[insertKey]string // multi-row INSERTs by table and rows
 	maxGroup int
 	lazyWait time.Duration
 	reqs     chan *request
@@ -72,6 +76,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 	w := &writer{
 		conn:     conn,
 		stmts:    make(map[string]*sql.Stmt),
+		inserts:  make(map[insertKey]string),
 		maxGroup: maxGroup,
 		lazyWait: lazyWait,
 		reqs:     make(chan *request, maxGroup),
@@ -121,6 +126,15 @@ func (w *writer) doBare(ctx context.Context, fn func(*tx) error) error {
 // write to share its commit (see gather).
 func (w *writer) doLazy(ctx context.Context, fn func(*tx) error) error {
 	return w.submit(ctx, &request{fn: fn, bare: true, lazy: true, done: make(chan struct{})})
+}
+
+// doBuffered is doBare for a write that adds new rows to the
+// transaction's buffer (tx.rows) and flushes it before any lookup that
+// must see them: the rows of consecutive such writes in a group are
+// written together, by multi-row inserts, before any other request runs
+// and before the commit.
+func (w *writer) doBuffered(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, &request{fn: fn, bare: true, buffered: true, done: make(chan struct{})})
 }
 
 // lazyWait bounds how long lazy writes wait for company (writer.lazyWait,
@@ -286,6 +300,10 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	if err != nil {
 		return reqs, err
 	}
+	if err := t.flushRows(); err != nil {
+		w.rollback()
+		return reqs, err
+	}
 	if err := w.finish(t, total); err != nil {
 		w.rollback()
 		return reqs, err
@@ -328,6 +346,11 @@ func (w *writer) extend(reqs []*request, run func(*request) error) ([]*request, 
 // runRequest runs one request in its savepoint, or a bare one without.
 func (w *writer) runRequest(t *tx, r *request) error {
 	w.ran.Add(1)
+	if !r.buffered {
+		if err := t.flushRows(); err != nil {
+			return err
+		}
+	}
 	t.delta, t.bare = counts{}, r.bare
 	if r.bare {
 		defer func() { t.bare = false }()
