@@ -299,8 +299,8 @@ const gatherWait = 2 * time.Millisecond
 
 // gatherWorkers waits until a claim has room (see claimRoom) for a
 // quarter of the workers' number of messages, or some room and gatherWait
-// has passed: when deliveries end one by one, one claim then serves several of
-// them instead of one claim each. It reports false on Stop.
+// has passed: when deliveries end one by one, one claim then serves
+// several of them instead of one claim each. It reports false on Stop.
 func (e *Engine) gatherWorkers() bool {
 	want := max(1, e.cfg.Workers/4)
 	var deadline <-chan time.Time

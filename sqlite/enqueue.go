@@ -29,20 +29,19 @@ const (
 // sending is stored claimed until its LeaseUntil under a new lease token,
 // unless mail of its priority or a higher one is due by its own due time
 // (see selectDueAhead): then it is stored queued, without a lease, and
-// waits its turn. Unset times default to the creation time (and CreatedAt to now);
-// NextAttemptAt defaults to SendAt.
+// waits its turn. Unset times default to the creation time (and CreatedAt
+// to now); NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
 	res := make([]outbox.EnqueueResult, len(recs))
 	if len(recs) == 0 {
 		return res, nil
 	}
 	now := s.now().UTC()
-	// Without a savepoint (doBare): an item is refused by validateNew,
+	// Without a savepoint (doBuffered): an item is refused by validateNew,
 	// its idempotency lookup or its JSON columns before anything of it is
 	// written, so its inserts fail only as the disk or database does, and
-	// then the whole group fails too.
-	// The rows are buffered, and written together with those of the
-	// group's other enqueues (doBuffered).
+	// then the whole group fails too. The rows are buffered and written
+	// together with those of the group's other enqueues.
 	err := s.w.doBuffered(ctx, func(t *tx) error {
 		for i, r := range recs {
 			var err error
