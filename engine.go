@@ -26,24 +26,19 @@ type Engine struct {
 	abort   context.CancelFunc
 	abortCx context.Context // cancelled when Stop's deadline passes
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	// inflight counts the places taken: deliveries running, messages in
-	// line or reserved by a Handoff, and the room held by a claim under
-	// way. Claims fill it up to 1.5 times the workers, hand-offs up to
-	// twice (see claimRoom).
-	inflight int
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	inflight int // deliveries running, held by a claim, reserved by a Handoff or in line
 	active   int // deliveries running
 	held     int // workers held by the claim under way
-	// ready is the line: messages claimed beyond the free workers, or
-	// handed off (stored claimed) while every worker was busy or held.
-	// Each worker that frees up takes the oldest.
+	// ready holds messages handed off (stored claimed) while every worker
+	// was busy or held: each worker that frees up takes the oldest.
 	ready []*Record
-	// drained is set when the dispatcher's last claim took less than it
-	// had room for: nothing more was due. While it is set, new mail may
-	// go straight to a worker (Reserve); the store still queues a new
-	// message behind due mail of its priority (see Store.Enqueue).
+	// drained is set when the dispatcher's last claim left workers free:
+	// nothing more was due. While it is set, new mail may go straight to
+	// a worker (Reserve); the store still queues a new message behind due
+	// mail of its priority (see Store.Enqueue).
 	drained bool
 	loops   sync.WaitGroup
 	work    sync.WaitGroup
@@ -234,9 +229,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// dispatch claims due messages whenever there is room for them (running,
-// or in line for the next free worker), and sleeps until mail is enqueued,
-// a message falls due, a worker frees up or Stop.
+// dispatch claims due messages whenever workers are free, and sleeps until
+// mail is enqueued, a message falls due, a worker frees up or Stop.
 func (e *Engine) dispatch() {
 	ctx := e.abortCx
 	errDelay := 100 * time.Millisecond
@@ -247,8 +241,8 @@ func (e *Engine) dispatch() {
 		if !e.gatherWorkers() {
 			return
 		}
-		room := e.hold()
-		if room == 0 { // a Handoff took them
+		free := e.hold()
+		if free == 0 { // a Handoff took them
 			continue
 		}
 		var skip []string
@@ -257,7 +251,7 @@ func (e *Engine) dispatch() {
 			skip, until = e.cfg.Saturated()
 		}
 		now := e.cfg.Now().UTC()
-		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: room,
+		recs, err := e.store.Claim(ctx, ClaimRequest{Now: now, Lease: e.cfg.Lease, Limit: free,
 			Weights: e.cfg.PriorityWeights, SkipBackends: skip})
 		if err != nil {
 			recs = nil
@@ -265,8 +259,12 @@ func (e *Engine) dispatch() {
 		for _, r := range recs {
 			r.LeaseUntil = now.Add(e.cfg.Lease)
 		}
-		e.work.Add(len(recs))
-		e.startAll(e.unhold(room, recs, err == nil && len(recs) < room))
+		lined := e.unhold(free, recs, err == nil && len(recs) < free)
+		for _, r := range recs {
+			e.work.Add(1)
+			e.start(r)
+		}
+		e.startAll(lined)
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
 			if !e.sleep(errDelay) {
@@ -276,7 +274,7 @@ func (e *Engine) dispatch() {
 			continue
 		}
 		errDelay = 100 * time.Millisecond
-		if len(recs) == room {
+		if len(recs) == free {
 			continue
 		}
 		wait, slot := e.idleWait(ctx, now, skip, until)
@@ -297,19 +295,19 @@ func (e *Engine) dispatch() {
 // waits for more of them to free up (see gatherWorkers).
 const gatherWait = 2 * time.Millisecond
 
-// gatherWorkers waits until a claim has room (see claimRoom) for a
-// quarter of the workers' number of messages, or some room and gatherWait
-// has passed: when deliveries end one by one, one claim then serves
-// several of them instead of one claim each. It reports false on Stop.
+// gatherWorkers waits until a quarter of the workers are free, or some are
+// and gatherWait has passed: when deliveries end one by one, one claim
+// then serves several of them instead of one claim each. It reports false
+// on Stop.
 func (e *Engine) gatherWorkers() bool {
 	want := max(1, e.cfg.Workers/4)
 	var deadline <-chan time.Time
 	for {
-		room := e.room()
-		if room >= want {
+		free := e.free()
+		if free >= want {
 			return true
 		}
-		if room > 0 && deadline == nil {
+		if free > 0 && deadline == nil {
 			t := time.NewTimer(gatherWait)
 			defer t.Stop()
 			deadline = t.C
@@ -324,19 +322,11 @@ func (e *Engine) gatherWorkers() bool {
 	}
 }
 
-// room returns how many more messages a claim may take now.
-func (e *Engine) room() int {
+// free returns the number of workers neither busy nor held.
+func (e *Engine) free() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.claimRoom()
-}
-
-// claimRoom is how many more messages a claim may take: claims keep up to
-// half the workers' number in line, beyond those running, which leaves
-// hand-offs room for as many again (they stop at twice the workers). e.mu
-// must be held.
-func (e *Engine) claimRoom() int {
-	return max(0, e.cfg.Workers+e.cfg.Workers/2-e.inflight)
+	return e.cfg.Workers - e.inflight
 }
 
 // idleWait returns how long the dispatcher sleeps when a claim left
@@ -386,33 +376,28 @@ func (e *Engine) sleep(d time.Duration) bool {
 	}
 }
 
-// hold makes room for a claim and returns how many messages it may take
-// (see claimRoom: as many as there are free workers, and more for the
-// line), and holds every free worker, kept from handed-off messages until
-// unhold.
+// hold takes every free worker for a claim and returns how many.
 func (e *Engine) hold() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := e.claimRoom()
+	n := max(0, e.cfg.Workers-e.inflight)
 	e.inflight += n
-	e.held = max(0, e.cfg.Workers-e.active)
+	e.held = n
 	return n
 }
 
-// unhold ends a claim that held room for n messages and got recs, and
-// returns those to start now: claimed messages take the free workers
-// first, the rest join the line, and workers still free take the oldest
-// in line. drained tells whether the claim took all that was due.
+// unhold ends a claim that held n workers and got recs: each takes one of
+// them, and the others go back, first to the oldest messages in line,
+// which it returns to be started. drained tells whether the claim took all
+// that was due.
 func (e *Engine) unhold(n int, recs []*Record, drained bool) []*Record {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.held = 0
 	e.inflight -= n - len(recs)
+	e.active += len(recs)
 	e.drained = drained
-	now := min(len(recs), max(0, e.cfg.Workers-e.active))
-	e.active += now
-	e.ready = append(e.ready, recs[now:]...)
-	return append(recs[:now:now], e.takeReady()...)
+	return e.takeReady()
 }
 
 // start runs a delivery counted in active and in work. Its worker is
