@@ -28,7 +28,8 @@
 // Times are stored as Unix nanoseconds. Message bodies live in their own
 // table so that the rows claims and listings walk stay small; recipients
 // have one row per address and backend leg; the number of messages per
-// status is kept in a counts table in the same transaction as every write.
+// status is counted when the store opens (one walk of an index) and kept
+// in memory by the writer, which only ever changes it.
 // Claim, NextDue, listing by status, the oldest pending message and purge
 // each walk an index, so their cost does not grow with the queue.
 package sqlite

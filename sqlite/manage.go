@@ -165,6 +165,10 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 		if len(ids) == 0 {
 			return nil
 		}
+		// The largest id may go: keep the sequence past it.
+		if err := t.exec(`UPDATE meta SET value = max(value, ?) WHERE key = 'next_id'`, t.w.nextID); err != nil {
+			return err
+		}
 		list := idList(ids)
 		for _, q := range []string{deleteMessages, deleteBodies, deleteRecipients, deleteAttempts} {
 			if err := t.exec(q, list); err != nil {

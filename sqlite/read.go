@@ -23,7 +23,6 @@ const (
 		WHERE id < ? ORDER BY id DESC LIMIT ?`
 	listByStatus = `SELECT ` + recordColumns + ` FROM messages INDEXED BY messages_status
 		WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?`
-	selectCounts = `SELECT status, n FROM counts`
 	// The oldest pending message is the first id of each pending status
 	// (ids grow with time), through messages_status.
 	selectOldestPending = `SELECT min(c) FROM (
@@ -123,32 +122,15 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 	return page, nil
 }
 
-// Stats returns the number of messages per status, read from the counters
-// every write keeps, and the oldest pending message's creation time.
+// Stats returns the number of messages per status, from the counters the
+// writer keeps (counted at open, moved by every commit), and the oldest
+// pending message's creation time.
 func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
 	st := outbox.Stats{Counts: make(map[outbox.Status]int64, len(outbox.Statuses))}
-	for _, status := range outbox.Statuses {
-		st.Counts[status] = 0
+	for i, n := range s.w.statusCounts() {
+		st.Counts[statusAt(i)] = n
 	}
 	err := s.read(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, selectCounts)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				status string
-				n      int64
-			)
-			if err := rows.Scan(&status, &n); err != nil {
-				return err
-			}
-			st.Counts[outbox.Status(status)] = n
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		var oldest sql.NullInt64
 		if err := q.QueryRowContext(ctx, selectOldestPending).Scan(&oldest); err != nil {
 			return err

@@ -77,3 +77,56 @@ func TestOpenRecoversSendingMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestIDsNeverReused: ids keep growing across a purge of the newest
+// messages and a reopen, and lease tokens across a reopen.
+func TestIDsNeverReused(t *testing.T) {
+	ctx, dir := context.Background(), t.TempDir()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := openTestDir(t, dir)
+	res, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(1, t0), newTestRecord(2, t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res[1].ID
+	claimed, err := s.Claim(ctx, outbox.ClaimRequest{Now: t0, Lease: time.Hour, Limit: 2})
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("Claim = %d records, %v", len(claimed), err)
+	}
+	var lease int64
+	for _, r := range claimed {
+		lease = max(lease, r.Lease)
+		if err := s.Complete(ctx, outbox.Outcome{ID: r.ID, Lease: r.Lease, Now: t0, Status: outbox.StatusSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Purge(ctx, t0.Add(time.Hour), 10); err != nil || n != 2 {
+		t.Fatalf("Purge = %d, %v; want both messages gone", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTestDir(t, dir)
+	res, err = s.Enqueue(ctx, []*outbox.Record{newTestRecord(3, t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].ID <= last {
+		t.Errorf("after purging every message and reopening, a new message got id %d; ids up to %d were used", res[0].ID, last)
+	}
+	again, err := s.Claim(ctx, outbox.ClaimRequest{Now: t0, Lease: time.Hour, Limit: 1})
+	if err != nil || len(again) != 1 {
+		t.Fatalf("Claim = %d records, %v", len(again), err)
+	}
+	if again[0].Lease <= lease {
+		t.Errorf("after reopening, a claim got lease token %d; tokens up to %d were used", again[0].Lease, lease)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counts[outbox.StatusSending] != 1 || st.Counts[outbox.StatusSent] != 0 {
+		t.Errorf("Counts = %v, want the one message sending", st.Counts)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/outboxmail/outbox"
 )
 
 // ErrClosed is returned by the operations of a closed Store.
@@ -65,11 +67,21 @@ type writer struct {
 	ckptPending bool
 	ckptSeen    int64
 
-	// Sequences, owned by the writer goroutine; persisted in meta at the
-	// end of a group when they moved.
-	nextID, nextLease   int64
-	savedID, savedLease int64
+	// Sequences, owned by the writer goroutine. Ids are never reused:
+	// the next one follows the largest stored, and purges, the only
+	// deletes, save it in meta first. Lease tokens are saved in meta as a
+	// ceiling, leaseBlock ahead, whenever they reach the saved one.
+	nextID, nextLease int64
+	leaseCeiling      int64
+
+	// counts are the messages per status, read at open and moved by each
+	// commit.
+	countsMu sync.Mutex
+	counts   counts
 }
+
+// leaseBlock is how many lease tokens one save of the ceiling covers.
+const leaseBlock = 1 << 20
 
 // newWriter prepares a writer over conn, reading the sequences.
 func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, error) {
@@ -90,12 +102,45 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 	if err != nil {
 		return nil, fmt.Errorf("read sequences: %w", err)
 	}
-	// Ids are never reused, even if meta lagged behind.
 	if maxID.Valid && maxID.Int64 >= w.nextID {
 		w.nextID = maxID.Int64 + 1
 	}
-	w.savedID, w.savedLease = w.nextID, w.nextLease
+	w.leaseCeiling = w.nextLease
+	if w.counts, err = countStatuses(ctx, conn); err != nil {
+		return nil, err
+	}
 	return w, nil
+}
+
+// countStatuses counts the messages per status, walking messages_status.
+func countStatuses(ctx context.Context, conn *sql.Conn) (counts, error) {
+	var c counts
+	rows, err := conn.QueryContext(ctx, `SELECT status, count(*) FROM messages INDEXED BY messages_status GROUP BY status`)
+	if err != nil {
+		return c, fmt.Errorf("count messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			status string
+			n      int64
+		)
+		if err := rows.Scan(&status, &n); err != nil {
+			return c, fmt.Errorf("count messages: %w", err)
+		}
+		c[statusIndex(outbox.Status(status))] = n
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("count messages: %w", err)
+	}
+	return c, nil
+}
+
+// statusCounts returns a copy of the messages per status.
+func (w *writer) statusCounts() counts {
+	w.countsMu.Lock()
+	defer w.countsMu.Unlock()
+	return w.counts
 }
 
 // start runs the writer goroutine, with sync (which it stops on close)
@@ -304,7 +349,8 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 		w.rollback()
 		return reqs, err
 	}
-	if err := w.finish(t, total); err != nil {
+	ceiling, err := w.saveLeaseCeiling(t)
+	if err != nil {
 		w.rollback()
 		return reqs, err
 	}
@@ -313,7 +359,10 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 		return reqs, fmt.Errorf("commit: %w", err)
 	}
 	w.commits.Add(1)
-	w.savedID, w.savedLease = w.nextID, w.nextLease
+	w.leaseCeiling = ceiling
+	w.countsMu.Lock()
+	w.counts.add(total)
+	w.countsMu.Unlock()
 	w.afterCommit()
 	return reqs, nil
 }
@@ -359,27 +408,18 @@ func (w *writer) runRequest(t *tx, r *request) error {
 	return t.savepoint("request", func() error { return r.fn(t) })
 }
 
-// finish writes the group's counter changes and the moved sequences.
-func (w *writer) finish(t *tx, total counts) error {
-	for i, n := range total {
-		if n == 0 {
-			continue
-		}
-		if err := t.exec(`UPDATE counts SET n = n + ? WHERE status = ?`, n, string(statusAt(i))); err != nil {
-			return fmt.Errorf("update counts: %w", err)
-		}
+// saveLeaseCeiling saves a new lease ceiling in the group's transaction
+// when the tokens handed out reached the saved one, and returns the
+// ceiling to keep once it commits.
+func (w *writer) saveLeaseCeiling(t *tx) (int64, error) {
+	if w.nextLease <= w.leaseCeiling {
+		return w.leaseCeiling, nil
 	}
-	if w.nextID != w.savedID {
-		if err := t.exec(`UPDATE meta SET value = ? WHERE key = 'next_id'`, w.nextID); err != nil {
-			return fmt.Errorf("save id sequence: %w", err)
-		}
+	ceiling := w.nextLease + leaseBlock
+	if err := t.exec(`UPDATE meta SET value = ? WHERE key = 'next_lease'`, ceiling); err != nil {
+		return 0, fmt.Errorf("save lease sequence: %w", err)
 	}
-	if w.nextLease != w.savedLease {
-		if err := t.exec(`UPDATE meta SET value = ? WHERE key = 'next_lease'`, w.nextLease); err != nil {
-			return fmt.Errorf("save lease sequence: %w", err)
-		}
-	}
-	return nil
+	return ceiling, nil
 }
 
 // rollback abandons the open transaction after a failure. Its own error
