@@ -18,8 +18,11 @@ import (
 const (
 	selectDue = `SELECT id, status FROM messages INDEXED BY messages_due
 		WHERE priority = ? AND due_at <= ?` + selectDueOrder
+	// No LIMIT: the claim reads as many rows as it wants, and the index
+	// walk stops there. A LIMIT bound as a parameter would make SQLite
+	// prepare the statement again whenever its value changes.
 	selectDueOrder = `
-		ORDER BY due_at, id LIMIT ?`
+		ORDER BY due_at, id`
 	// leaseMessages leases the messages of a JSON array of ids, the one
 	// at position i under the token base+i (base bound first).
 	leaseMessages = `UPDATE messages SET
@@ -104,18 +107,17 @@ func claimPriority(ctx context.Context, t *tx, p outbox.Priority, n int, now, un
 		id     int64
 		status outbox.Status
 	}
-	args := make([]any, 0, 3+len(skip))
+	args := make([]any, 0, 2+len(skip))
 	args = append(args, int64(p), now)
 	for _, b := range skip {
 		args = append(args, b)
 	}
-	args = append(args, n)
 	rows, err := t.QueryContext(ctx, selectDueSkipping(len(skip)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("select due: %w", err)
 	}
 	var ids []due
-	for rows.Next() {
+	for len(ids) < n && rows.Next() {
 		var d due
 		if err := rows.Scan(&d.id, &d.status); err != nil {
 			rows.Close()
