@@ -26,7 +26,7 @@ const (
 	// leaseMessages leases the messages of a JSON array of ids, the one
 	// at position i under the token base+i (base bound first).
 	leaseMessages = `UPDATE messages SET
-		status = CASE WHEN status IN ('queued', 'deferred', 'sending') THEN 'sending' ELSE status END,
+		status = CASE WHEN status = 'queued' OR status = 'deferred' OR status = 'sending' THEN 'sending' ELSE status END,
 		lease = ?1 + due.pos, due_at = ?2, updated_at = ?3
 		FROM (SELECT key AS pos, value AS due_id FROM json_each(?4)) AS due
 		WHERE messages.id = due.due_id

@@ -27,9 +27,11 @@ const (
 		WHERE id = ?2`
 	cancelRecipients = `UPDATE recipients SET status = 'cancelled', updated_at = ?1
 		WHERE message_id = ?2 AND status = 'pending'`
-	// A final message with pending legs (due_at set) is not purged.
+	// A final message with pending legs (due_at set) is not purged. The
+	// status condition is messages_purge's, word for word.
 	selectPurgeable = `SELECT id, status FROM messages INDEXED BY messages_purge
-		WHERE status IN ('sent', 'failed', 'expired', 'cancelled') AND updated_at < ? AND due_at IS NULL
+		WHERE (status = 'sent' OR status = 'failed' OR status = 'expired' OR status = 'cancelled')
+		AND updated_at < ? AND due_at IS NULL
 		ORDER BY updated_at LIMIT ?`
 	deleteMessages   = `DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))`
 	deleteBodies     = `DELETE FROM bodies WHERE id IN (SELECT value FROM json_each(?))`
