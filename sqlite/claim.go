@@ -24,8 +24,10 @@ const (
 	selectDueOrder = `
 		ORDER BY due_at, id`
 	// leaseMessages leases the messages of a JSON array of ids, the one
-	// at position i under the token base+i (base bound first).
-	leaseMessages = `UPDATE messages SET
+	// at position i under the token base+i (base bound first). OR FAIL:
+	// a failure fails the claim's whole group, so SQLite need not keep a
+	// statement journal to undo the statement.
+	leaseMessages = `UPDATE OR FAIL messages SET
 		status = CASE WHEN status = 'queued' OR status = 'deferred' OR status = 'sending' THEN 'sending' ELSE status END,
 		lease = ?1 + due.pos, due_at = ?2, updated_at = ?3
 		FROM (SELECT key AS pos, value AS due_id FROM json_each(?4)) AS due

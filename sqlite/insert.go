@@ -8,7 +8,9 @@ import (
 // written with one INSERT per table for up to maxRows rows, instead of
 // three statements per message; a statement costs about as much as the
 // rows it writes. Chunks have power-of-two sizes so that few statements
-// are prepared.
+// are prepared. They are INSERT OR FAIL: a failure fails the whole group
+// transaction anyway (see tx.flushRows), so SQLite need not keep a
+// statement journal to undo a statement that fails halfway.
 const maxRows = 64
 
 // Row shapes of the buffered tables; newRows.add appends the arguments in
@@ -34,9 +36,9 @@ type table struct {
 }
 
 var (
-	messagesTable   = table{"messages", `INSERT INTO messages (` + messageColumns + `) VALUES `, messageValues, messageArgs}
-	bodiesTable     = table{"bodies", `INSERT INTO bodies (id, raw) VALUES `, bodyValues, bodyArgs}
-	recipientsTable = table{"recipients", `INSERT INTO recipients (message_id, leg, addr, pos, status) VALUES `, recipientValues, recipientArgs}
+	messagesTable   = table{"messages", `INSERT OR FAIL INTO messages (` + messageColumns + `) VALUES `, messageValues, messageArgs}
+	bodiesTable     = table{"bodies", `INSERT OR FAIL INTO bodies (id, raw) VALUES `, bodyValues, bodyArgs}
+	recipientsTable = table{"recipients", `INSERT OR FAIL INTO recipients (message_id, leg, addr, pos, status) VALUES `, recipientValues, recipientArgs}
 )
 
 // insertKey names the statement inserting n rows into a table.
