@@ -37,8 +37,8 @@ type Engine struct {
 	ready []*Record
 	// drained is set when the dispatcher's last claim left workers free:
 	// nothing more was due. While it is set, new mail may go straight to
-	// a worker (Reserve); the store still queues a new message behind due
-	// mail of its priority (see Store.Enqueue).
+	// a worker (Reserve); the store still queues a new message behind any
+	// due mail (see Store.Enqueue).
 	drained bool
 	loops   sync.WaitGroup
 	work    sync.WaitGroup

@@ -31,8 +31,8 @@ type Handoff interface {
 // places as workers), leaving out those of backends that are at their
 // limits (whose mail a claim would skip too). It takes none while the
 // dispatcher's last claim was full (mail is waiting), and the store keeps
-// a new message from passing due mail of its priority in any case: it
-// stores it queued instead (see Store.Enqueue), and it is released.
+// a new message from passing due mail in any case: it stores it queued
+// instead (see Store.Enqueue), and it is released.
 func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	if !e.mayReserve() {
 		return 0 // spare the backends' saturation check

@@ -24,8 +24,9 @@ type Store interface {
 	// Status sending is stored claimed, as if a Claim had leased it at
 	// once: sending until its LeaseUntil, under a new lease token returned
 	// in its result (not when Existing). But a new message does not pass
-	// waiting mail: when a message of its priority or a higher one is due
-	// by its own due time, it is stored queued instead, without a lease.
+	// waiting mail: when any message is due by its own due time, it is
+	// stored queued instead, without a lease, and a claim gives it its
+	// turn (and its priority's share).
 	Enqueue(ctx context.Context, recs []*Record) ([]EnqueueResult, error)
 
 	// Get returns a message with its recipients, attempt log and Raw, or

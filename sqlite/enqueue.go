@@ -13,13 +13,13 @@ import (
 // Enqueue statements (the inserts are in insert.go).
 const (
 	selectIdempotent = `SELECT id FROM messages WHERE idempotency_key = ?`
-	// selectDueAhead tells whether a message of priority ?2 due at ?1
-	// would pass mail already waiting: anything of its priority or a
-	// higher one due by then. One seek of messages_due per priority.
+	// selectDueAhead tells whether a message due at ?1 would pass mail
+	// already waiting: anything due by then, of any priority (claims give
+	// each priority its share). One seek of messages_due per priority.
 	selectDueAhead = `SELECT
 		EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 1 AND due_at <= ?1)
-		OR (?2 <= 0 AND EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 0 AND due_at <= ?1))
-		OR (?2 <= -1 AND EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = -1 AND due_at <= ?1))`
+		OR EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 0 AND due_at <= ?1)
+		OR EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = -1 AND due_at <= ?1)`
 )
 
 // Enqueue inserts recs as queued messages, each with its body and pending
@@ -27,9 +27,8 @@ const (
 // alone; an item whose idempotency key is stored (also earlier in the same
 // call) returns that message's id with Existing set. An item with Status
 // sending is stored claimed until its LeaseUntil under a new lease token,
-// unless mail of its priority or a higher one is due by its own due time
-// (see selectDueAhead): then it is stored queued, without a lease, and
-// waits its turn. Unset times default to the creation time (and CreatedAt
+// unless mail is due by its own due time (see selectDueAhead): then it is
+// stored queued, without a lease, and a claim gives it its turn. Unset times default to the creation time (and CreatedAt
 // to now); NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
 	res := make([]outbox.EnqueueResult, len(recs))
@@ -83,7 +82,7 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 	status := r.Status
 	if status == outbox.StatusSending {
 		var ahead bool
-		err := t.QueryRowContext(context.Background(), selectDueAhead, nanos(dueTime(r, now)), int64(r.Priority)).Scan(&ahead)
+		err := t.QueryRowContext(context.Background(), selectDueAhead, nanos(dueTime(r, now))).Scan(&ahead)
 		if err != nil {
 			return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
 		}
