@@ -260,10 +260,8 @@ func (e *Engine) dispatch() {
 			r.LeaseUntil = now.Add(e.cfg.Lease)
 		}
 		lined := e.unhold(free, recs, err == nil && len(recs) < free)
-		for _, r := range recs {
-			e.work.Add(1)
-			e.start(r)
-		}
+		e.work.Add(len(recs))
+		e.startAll(recs)
 		e.startAll(lined)
 		if err != nil {
 			e.log.Error("claim messages", "err", err)
@@ -417,7 +415,7 @@ func (e *Engine) start(r *Record) {
 	}()
 }
 
-// startAll starts deliveries taken from the line.
+// startAll starts deliveries counted in active and in work.
 func (e *Engine) startAll(recs []*Record) {
 	for _, r := range recs {
 		e.start(r)

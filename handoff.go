@@ -43,12 +43,9 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.started || e.stopped || !e.drained {
-		return 0
-	}
 	taken := 0
 	for _, r := range recs {
-		if e.inflight >= 2*e.cfg.Workers {
+		if !e.canReserve() {
 			break
 		}
 		if r.NextAttemptAt.After(now) || slices.Contains(skip, r.Backend) {
@@ -66,6 +63,13 @@ func (e *Engine) Reserve(recs []*Record, now time.Time) int {
 func (e *Engine) mayReserve() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.canReserve()
+}
+
+// canReserve reports whether a place is free for a hand-off: the engine
+// runs, its last claim took all that was due, and fewer than twice the
+// workers are in flight. e.mu must be held.
+func (e *Engine) canReserve() bool {
 	return e.started && !e.stopped && e.drained && e.inflight < 2*e.cfg.Workers
 }
 

@@ -83,15 +83,15 @@ func (b *newRows) pending() bool { return len(b.messages) > 0 }
 // flush writes the buffered rows, messages first. A failure is the
 // group's (the writer runs it bare).
 func (b *newRows) flush(t *tx) error {
-	for _, buf := range []struct {
-		tb   table
+	for _, tb := range []struct {
+		table
 		args *[]any
 	}{{messagesTable, &b.messages}, {bodiesTable, &b.bodies}, {recipientsTable, &b.recipients}} {
-		if err := insertRows(t, buf.tb, *buf.args); err != nil {
+		if err := insertRows(t, tb.table, *tb.args); err != nil {
 			return err
 		}
-		clear(*buf.args)
-		*buf.args = (*buf.args)[:0]
+		clear(*tb.args)
+		*tb.args = (*tb.args)[:0]
 	}
 	return nil
 }

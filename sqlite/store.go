@@ -151,7 +151,8 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		conn.Close()
 		return err
 	}
-	if !countsWALPages(conn) {
+	counted := countsWALPages(conn)
+	if !counted {
 		// Without page counts, let SQLite checkpoint inside commits.
 		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000"); err != nil {
 			conn.Close()
@@ -163,11 +164,11 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		conn.Close()
 		return fmt.Errorf("open the WAL file: %w", err)
 	}
-	if countsWALPages(conn) {
-		s.w.start(syn, newCheckpointer(s.cdb))
-	} else {
-		s.w.start(syn, nil)
+	var ckpt *checkpointer
+	if counted {
+		ckpt = newCheckpointer(s.cdb)
 	}
+	s.w.start(syn, ckpt)
 
 	s.rdb, err = sql.Open("sqlite", dsn(path, url.Values{
 		"_pragma": {"busy_timeout(" + busy + ")", "query_only(1)"},

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,19 +95,7 @@ func (s *syncer) loop() {
 	defer close(s.done)
 	var batch [][]*request
 	for g := range s.groups {
-		batch = append(batch[:0], g)
-	drain:
-		for {
-			select {
-			case g, ok := <-s.groups:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, g)
-			default:
-				break drain
-			}
-		}
+		batch = drain(s.groups, append(batch[:0], g), math.MaxInt)
 		err := s.sync()
 		for _, g := range batch {
 			for _, r := range g {

@@ -232,19 +232,7 @@ func (w *writer) loop() {
 	defer close(w.done)
 	group := make([]*request, 0, w.maxGroup)
 	for first := range w.reqs {
-		group = append(group[:0], first)
-	drain:
-		for len(group) < w.maxGroup {
-			select {
-			case r, ok := <-w.reqs:
-				if !ok {
-					break drain
-				}
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
+		group = drain(w.reqs, append(group[:0], first), w.maxGroup)
 		group = w.gather(group)
 		w.runGroup(group)
 		clear(group)
@@ -256,6 +244,23 @@ func (w *writer) loop() {
 	if w.ckpt != nil {
 		w.ckpt.stop()
 	}
+}
+
+// drain appends to buf what ch holds without waiting, until buf has max
+// items or ch is empty or closed.
+func drain[T any](ch <-chan T, buf []T, max int) []T {
+	for len(buf) < max {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return buf
+			}
+			buf = append(buf, v)
+		default:
+			return buf
+		}
+	}
+	return buf
 }
 
 // gather makes a group of lazy writes alone wait up to lazyWait, taking
