@@ -46,8 +46,10 @@ type Record struct {
 	// must present it. Set by Store.Claim, and by the client from
 	// Store.Enqueue's result for a message stored claimed.
 	Lease int64 `json:"-"`
-	// LeaseUntil, on a record given to Store.Enqueue with Status sending,
-	// is when the claim it is stored under runs out (see Handoff).
+	// LeaseUntil is when the claim a record is held under runs out: set
+	// by the engine on a record it hands to Store.Enqueue with Status
+	// sending (see Handoff), and on each record a claim returns; the
+	// engine's commit of the outcome must end before it.
 	LeaseUntil time.Time `json:"-"`
 }
 

@@ -79,12 +79,13 @@ func ParseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, password included
 		}
-		if redact(raw) != raw {
+		shown := redact(raw)
+		if shown != raw {
 			// The parser's own words may quote a piece of the password
 			// (an "invalid port" cut from it).
 			err = errors.New("malformed user, password or host (percent-encode characters such as / ? # @ : in them)")
 		}
-		return nil, fmt.Errorf("backend URL %q does not parse: %w", redact(raw), err)
+		return nil, fmt.Errorf("backend URL %q does not parse: %w", shown, err)
 	}
 	if u.Scheme == "" {
 		shown := redact(raw)
@@ -103,7 +104,8 @@ func display(u *url.URL) string { return redact(u.Redacted()) }
 
 // redact hides the password of a URL that may not parse: whatever
 // follows the first colon of the user information, up to the last "@"
-// before the path.
+// before the path, or, when there is none there (an unencoded "/", "?" or
+// "#" in the password), up to the last "@" of the whole URL.
 func redact(raw string) string {
 	_, rest, ok := strings.Cut(raw, "://")
 	if !ok {

@@ -40,8 +40,9 @@ type countedConn struct {
 	net.Conn
 	sink *Sink
 	once sync.Once
-	// noPipelining drops PIPELINING from the EHLO reply, which the
-	// server writes in one piece (WithoutPipelining).
+	// noPipelining drops PIPELINING from the EHLO reply
+	// (WithoutPipelining): the server writes each reply line in a write
+	// of its own, so the line is found whole.
 	noPipelining bool
 }
 

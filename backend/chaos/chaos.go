@@ -78,7 +78,6 @@ func FromQuery(children []outbox.Child, q url.Values) (*Backend, error) {
 		return nil, err
 	}
 	for name, v := range ps {
-		var err error
 		switch name {
 		case "temp":
 			cfg.Temp, err = probability(name, v)

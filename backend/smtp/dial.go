@@ -17,9 +17,8 @@ import (
 // conn is one connection to the server, greeted, secured and logged in as
 // configured.
 type conn struct {
-	// client greets and logs in; after that, text carries the
-	// transactions (see transact) on the same connection.
-	client   *gosmtp.Client
+	// text carries the transactions (see transact), on the connection
+	// go-smtp's client greeted and logged in on (see dial).
 	text     *textproto.Conn
 	ext      extensions
 	raw      net.Conn // the TCP connection: deadlines and closing
@@ -81,27 +80,27 @@ func (b *Backend) dial(ctx context.Context) (_ *conn, err error) {
 		}
 	}
 
-	c.client = gosmtp.NewClient(nc)
-	c.client.CommandTimeout = b.cmdTimeout(ctx)
-	if err := c.client.Hello(b.cfg.Hello); err != nil {
+	client := gosmtp.NewClient(nc)
+	client.CommandTimeout = b.cmdTimeout(ctx)
+	if err := client.Hello(b.cfg.Hello); err != nil {
 		return nil, b.stageError(ctx, "EHLO", err)
 	}
 	if b.cfg.Username != "" {
-		if err := b.login(ctx, c); err != nil {
+		if err := b.login(ctx, c, client); err != nil {
 			return nil, err
 		}
 	}
 	// The server says nothing until the next command: nothing is left
 	// in go-smtp's read buffer.
 	c.text = textproto.NewConn(nc)
-	has := func(ext string) bool { ok, _ := c.client.Extension(ext); return ok }
+	has := func(ext string) bool { ok, _ := client.Extension(ext); return ok }
 	c.ext = extensions{pipelining: has("PIPELINING"), smtputf8: has("SMTPUTF8"), eightBit: has("8BITMIME"), size: has("SIZE")}
 	return c, nil
 }
 
-// login authenticates c, refusing to send credentials in clear text to
-// anything but a loopback address.
-func (b *Backend) login(ctx context.Context, c *conn) error {
+// login authenticates c through client, refusing to send credentials in
+// clear text to anything but a loopback address.
+func (b *Backend) login(ctx context.Context, c *conn, client *gosmtp.Client) error {
 	if !c.tls {
 		addr, _ := c.raw.RemoteAddr().(*net.TCPAddr)
 		if !loopbackHost(b.cfg.Host) || addr == nil || !addr.IP.IsLoopback() {
@@ -113,22 +112,22 @@ func (b *Backend) login(ctx context.Context, c *conn) error {
 				b.name, why, b.cfg.Host)
 		}
 	}
-	ok, offered := c.client.Extension("AUTH")
+	ok, offered := client.Extension("AUTH")
 	if !ok {
 		return fmt.Errorf("smtp %s: credentials are configured but the server does not offer AUTH", b.name)
 	}
 	mechs := strings.Fields(strings.ToUpper(offered))
-	var client sasl.Client
+	var mech sasl.Client
 	switch {
 	case b.cfg.Auth == AuthLogin,
 		b.cfg.Auth == AuthAuto && !slices.Contains(mechs, sasl.Plain) && slices.Contains(mechs, sasl.Login):
-		client = sasl.NewLoginClient(b.cfg.Username, b.cfg.Password)
+		mech = sasl.NewLoginClient(b.cfg.Username, b.cfg.Password)
 	case b.cfg.Auth == AuthPlain, slices.Contains(mechs, sasl.Plain):
-		client = sasl.NewPlainClient("", b.cfg.Username, b.cfg.Password)
+		mech = sasl.NewPlainClient("", b.cfg.Username, b.cfg.Password)
 	default:
 		return fmt.Errorf("smtp %s: the server offers AUTH %s; only PLAIN and LOGIN are supported", b.name, offered)
 	}
-	if err := c.client.Auth(client); err != nil {
+	if err := client.Auth(mech); err != nil {
 		return b.stageError(ctx, "AUTH", err)
 	}
 	return nil

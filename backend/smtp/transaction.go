@@ -58,7 +58,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	replies := c.exchange(ctx, b, cmds)
 
 	// MAIL FROM.
-	if err := replies[0].err; err != nil {
+	if err := replies[0]; err != nil {
 		r, ok := serverReply(err)
 		switch {
 		case !ok:
@@ -78,7 +78,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	accepted := 0
 	for i, to := range e.To {
 		results[i] = outbox.RecipientResult{Addr: to}
-		err := replies[1+i].err
+		err := replies[1+i]
 		if err == nil {
 			accepted++
 			continue
@@ -96,14 +96,14 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	// DATA: not sent (one by one, no recipient accepted) or refused.
 	data := replies[len(replies)-1]
 	if accepted == 0 {
-		if data.err == nil { // 354 with no recipient: end the empty message
+		if data == nil { // 354 with no recipient: end the empty message
 			if err := c.endEmptyData(ctx, b); err != nil {
 				return nil, connBroken, b.netError(ctx, "end of data", err)
 			}
 		}
 		return results, b.reset(ctx, c), nil
 	}
-	if err := data.err; err != nil {
+	if err := data; err != nil {
 		r, ok := serverReply(err)
 		switch {
 		case !ok:
@@ -146,25 +146,23 @@ type command struct {
 	expect int
 }
 
-// reply is a command's outcome: nil, a *textproto.Error with the server's
-// reply, a network error, or errNotSent.
-type reply struct{ err error }
-
 // errNotSent marks a command a one-by-one exchange did not send.
 var errNotSent = errors.New("not sent")
 
 // errWrite marks a failure to write the message body.
 var errWrite = errors.New("write failed")
 
-// exchange sends cmds (MAIL, the RCPTs, DATA) and reads their replies.
-// Pipelined, they go out in one write; otherwise one by one, stopping
-// after a refused MAIL or, before DATA, when no RCPT was accepted. After a
-// network error, the remaining commands carry that error.
-func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []reply {
-	replies := make([]reply, len(cmds))
-	fail := func(from int, err error) []reply {
+// exchange sends cmds (MAIL, the RCPTs, DATA) and returns each one's
+// outcome: nil, a *textproto.Error with the server's reply, a network
+// error, or errNotSent. Pipelined, they go out in one write; otherwise one
+// by one, stopping after a refused MAIL or, before DATA, when no RCPT was
+// accepted. After a network error, the remaining commands carry that
+// error.
+func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []error {
+	replies := make([]error, len(cmds))
+	fail := func(from int, err error) []error {
 		for i := from; i < len(replies); i++ {
-			replies[i].err = err
+			replies[i] = err
 		}
 		return replies
 	}
@@ -182,7 +180,7 @@ func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []reply
 				if _, ok := err.(*textproto.Error); !ok {
 					return fail(i, err)
 				}
-				replies[i].err = err
+				replies[i] = err
 			}
 		}
 		return replies
@@ -193,15 +191,11 @@ func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []reply
 		if last && accepted == 0 {
 			return fail(i, errNotSent)
 		}
-		_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
-		if err := c.text.PrintfLine("%s", cmd.line); err != nil {
-			return fail(i, err)
-		}
-		err := c.read(ctx, b, cmd.expect, b.cfg.Timeout, nil)
+		err := c.roundTrip(ctx, b, cmd.line, cmd.expect, b.cfg.Timeout)
 		if _, ok := err.(*textproto.Error); err != nil && !ok {
 			return fail(i, err)
 		}
-		replies[i].err = err
+		replies[i] = err
 		switch {
 		case i == 0 && err != nil:
 			return fail(1, errNotSent)
@@ -210,6 +204,15 @@ func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []reply
 		}
 	}
 	return replies
+}
+
+// roundTrip sends line and reads its reply within d, expecting code.
+func (c *conn) roundTrip(ctx context.Context, b *Backend, line string, expect int, d time.Duration) error {
+	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
+	if err := c.text.PrintfLine("%s", line); err != nil {
+		return err
+	}
+	return c.read(ctx, b, expect, d, nil)
 }
 
 // read reads one reply within d, expecting code; msg, when set, gets its
@@ -247,11 +250,7 @@ func (c *conn) sendData(ctx context.Context, b *Backend, data []byte) (string, e
 // endEmptyData ends the data a server opened (354) with no recipient to
 // justify it, and drops the reply.
 func (c *conn) endEmptyData(ctx context.Context, b *Backend) error {
-	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
-	if err := c.text.PrintfLine("."); err != nil {
-		return err
-	}
-	err := c.read(ctx, b, 0, b.cfg.DataTimeout, nil)
+	err := c.roundTrip(ctx, b, ".", 0, b.cfg.DataTimeout)
 	if _, ok := err.(*textproto.Error); ok {
 		return nil
 	}
@@ -261,12 +260,12 @@ func (c *conn) endEmptyData(ctx context.Context, b *Backend) error {
 // settle returns what a refused MAIL leaves the connection fit for: the
 // replies to the commands pipelined after it must all have been read, and
 // DATA refused.
-func (c *conn) settle(replies []reply) connState {
-	if replies[len(replies)-1].err == nil {
+func (c *conn) settle(replies []error) connState {
+	if replies[len(replies)-1] == nil {
 		return connBroken // DATA accepted without a transaction
 	}
-	for _, r := range replies[1:] {
-		if _, ok := r.err.(*textproto.Error); r.err != nil && !ok && !errors.Is(r.err, errNotSent) {
+	for _, err := range replies[1:] {
+		if _, ok := err.(*textproto.Error); err != nil && !ok && !errors.Is(err, errNotSent) {
 			return connBroken
 		}
 	}
@@ -294,11 +293,7 @@ func (c *conn) mailCommand(e *outbox.Envelope, utf8 bool) string {
 // reset ends a transaction the server still holds open, and says whether
 // the connection can be reused.
 func (b *Backend) reset(ctx context.Context, c *conn) connState {
-	_ = c.raw.SetWriteDeadline(b.deadline(ctx, b.cfg.Timeout))
-	if err := c.text.PrintfLine("RSET"); err != nil {
-		return connBroken
-	}
-	if err := c.read(ctx, b, 250, b.cfg.Timeout, nil); err != nil {
+	if c.roundTrip(ctx, b, "RSET", 250, b.cfg.Timeout) != nil {
 		return connBroken
 	}
 	return connReady
