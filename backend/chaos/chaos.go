@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 // Config configures a chaos wrapper.

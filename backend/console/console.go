@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"io"
 	"net/url"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 var _ outbox.Backend = (*Backend)(nil)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"sync/atomic"
 	"time"
 
 	"github.com/outboxmail/outbox"
 	"github.com/outboxmail/outbox/internal/chain"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 // DefaultCooldown is how long a failing child is skipped.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 // Policy says which children's answers make a recipient's overall answer.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 var _ outbox.Backend = (*Backend)(nil)

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 var _ outbox.Backend = (*Backend)(nil)
@@ -22,11 +23,8 @@ func New() *Backend { return &Backend{} }
 
 // FromURL returns a null backend for "null:", which takes no parameters.
 func FromURL(u *url.URL) (*Backend, error) {
-	if u.Scheme != "null" {
-		return nil, fmt.Errorf("scheme %q is not null", u.Scheme)
-	}
-	if u.Opaque != "" || u.Host != "" || u.User != nil || u.Path != "" && u.Path != "/" {
-		return nil, errors.New(`a null URL has no address or path: write "null:"`)
+	if err := params.NoAddress(u, "null", `"null:"`); err != nil {
+		return nil, err
 	}
 	if u.RawQuery != "" {
 		return nil, fmt.Errorf("a null URL takes no parameters (got %q)", u.RawQuery)

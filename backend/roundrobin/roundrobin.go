@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/outboxmail/outbox/internal/params"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/outboxmail/outbox"
 	"github.com/outboxmail/outbox/internal/chain"
+	"github.com/outboxmail/outbox/internal/params"
 )
 
 // DefaultCooldown is how long a failing child is skipped.
