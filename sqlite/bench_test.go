@@ -189,3 +189,39 @@ func BenchmarkClaimComplete(b *testing.B) {
 	}
 	reportRate(b, done)
 }
+
+// BenchmarkOpen opens a store holding 200,000 messages: the counts per
+// status are taken at open, by one walk of messages_status.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(context.Background(), Config{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
+	const total, batch = 200_000, 1000
+	recs := make([]*outbox.Record, batch)
+	for i := int64(0); i < total; i += batch {
+		for j := range recs {
+			recs[j] = benchRecord(raw, i+int64(j), now)
+		}
+		if _, err := s.Enqueue(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s, err := Open(ctx, Config{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if st, err := s.Stats(ctx); err != nil || st.Counts[outbox.StatusQueued] != total {
+			b.Fatalf("after open: %v %v, want %d queued", st.Counts, err, total)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+}
