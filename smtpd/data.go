@@ -12,8 +12,9 @@ import (
 	"github.com/outboxmail/outbox"
 )
 
-// readChunk is how much message data is read at a time.
-const readChunk = 32 << 10
+// readChunk is the buffer a message is first read into, enough for most
+// transactional mail; a longer message doubles it as often as it needs.
+const readChunk = 8 << 10
 
 // Data receives the message (after DATA, or across BDAT chunks), stores
 // it and returns the reply: 250 2.0.0 queued as <id> once the message is
@@ -91,7 +92,9 @@ func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
 		if !bdat && s.srv.cfg.DataTimeout > 0 {
 			s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.DataTimeout))
 		}
-		buf = slices.Grow(buf, readChunk)
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {

@@ -63,6 +63,25 @@ func TestSubmitStoresMessageByteExact(t *testing.T) {
 	}
 }
 
+// A message many times the first read buffer arrives whole: the buffer
+// grows as often as it must, however the data is cut into reads.
+func TestSubmitStoresLargeMessageByteExact(t *testing.T) {
+	env := start(t, Config{})
+	c := env.dial(t)
+	var b strings.Builder
+	b.WriteString(signedMessage)
+	for i := 0; b.Len() < 20*readChunk+17; i++ {
+		fmt.Fprintf(&b, "line %d of a long attachment, base64 or not\r\n", i)
+	}
+	msg := b.String()
+	id := send(t, c, "bounces@example.com", []string{"customer@example.net"}, msg)
+
+	_, rest := splitReceived(t, env.stored(t, id).Raw)
+	if !bytes.Equal(rest, []byte(msg)) {
+		t.Fatalf("stored message of %d bytes differs from the %d submitted", len(rest), len(msg))
+	}
+}
+
 func TestSubmitAddsMessageIDAndDateWhenMissing(t *testing.T) {
 	env := start(t, Config{})
 	c := env.dial(t)
