@@ -16,6 +16,7 @@ func serveCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string)
 		if err != nil {
 			return err
 		}
+		tuneGC(e.getenv)
 		if *cpuprofile != "" {
 			stop, err := startCPUProfile(*cpuprofile)
 			if err != nil {
