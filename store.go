@@ -158,6 +158,15 @@ type Stats struct {
 	OldestPending time.Time
 }
 
+// Total is the number of messages stored, of every status.
+func (s Stats) Total() int64 {
+	var n int64
+	for _, c := range s.Counts {
+		n += c
+	}
+	return n
+}
+
 // ClaimShares splits a claim of limit messages between high, normal and
 // low priority by weights, rounding in favour of higher priorities. Each
 // priority gets at least one slot while limit allows.

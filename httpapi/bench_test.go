@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -53,17 +54,35 @@ func BenchmarkEnqueueHTTP(b *testing.B) {
 //
 //	go test ./httpapi -run '^$' -bench EnqueueHandler -cpu 1
 func BenchmarkEnqueueHandler(b *testing.B) {
+	benchHandler(b, "/v1/messages", []byte(message("benchmark")), 1)
+}
+
+// BenchmarkEnqueueBatchHandler is BenchmarkEnqueueHandler for batches of
+// 100 messages; ns/op is per batch.
+//
+//	go test ./httpapi -run '^$' -bench EnqueueBatchHandler -cpu 1
+func BenchmarkEnqueueBatchHandler(b *testing.B) {
+	items := make([]string, 100)
+	for i := range items {
+		items[i] = message("benchmark")
+	}
+	body := []byte(`{"messages": [` + strings.Join(items, ",") + `]}`)
+	benchHandler(b, "/v1/messages/batch", body, len(items))
+}
+
+// benchHandler posts body to path over and over, each request carrying
+// perRequest messages, and reports messages per second.
+func benchHandler(b *testing.B, path string, body []byte, perRequest int) {
 	client, err := outbox.NewClient(outbox.ClientConfig{Store: &countingStore{}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := httpapi.New(httpapi.Config{Client: client})
-	body := []byte(message("benchmark"))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
@@ -73,6 +92,7 @@ func BenchmarkEnqueueHandler(b *testing.B) {
 			}
 		}
 	})
+	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // countingStore is a Store that only numbers what it is given: it stands

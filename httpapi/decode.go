@@ -21,6 +21,12 @@ func decodeJSON(r io.Reader, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
+	return endOfJSON(dec)
+}
+
+// endOfJSON checks that nothing but white space follows the value dec has
+// read.
+func endOfJSON(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
 		var sizeErr *http.MaxBytesError
 		if errors.As(err, &sizeErr) {

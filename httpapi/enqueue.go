@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,33 +137,20 @@ func (s *server) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var in struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
-	if err := decodeJSON(body, &in); err != nil {
+	items, err := decodeBatch(body, s.maxBatch)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	switch n := len(in.Messages); {
-	case n == 0:
-		s.writeError(w, r, badField("messages", "empty batch: give at least one message"))
-		return
-	case n > s.maxBatch:
-		s.writeError(w, r, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "messages",
-			Message: fmt.Sprintf("%d messages in one batch; the limit is %d", n, s.maxBatch)})
-		return
-	}
-
-	results := make([]BatchResult, len(in.Messages))
-	valid := make([]*outbox.Message, 0, len(in.Messages))
-	index := make([]int, 0, len(in.Messages))
-	for i, raw := range in.Messages {
-		m, err := decodeItem(raw)
-		if err != nil {
-			results[i].Error = s.itemError(r, err)
+	results := make([]BatchResult, len(items))
+	valid := make([]*outbox.Message, 0, len(items))
+	index := make([]int, 0, len(items))
+	for i, it := range items {
+		if it.err != nil {
+			results[i].Error = s.itemError(r, it.err)
 			continue
 		}
-		valid = append(valid, m)
+		valid = append(valid, it.m)
 		index = append(index, i)
 	}
 	accepted := 0
@@ -190,15 +175,6 @@ func (s *server) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	s.writeJSON(w, status, BatchResponse{Results: results})
-}
-
-// decodeItem decodes one message of a batch.
-func decodeItem(raw json.RawMessage) (*outbox.Message, error) {
-	var in messageIn
-	if err := decodeJSON(bytes.NewReader(raw), &in); err != nil {
-		return nil, err
-	}
-	return in.message()
 }
 
 // itemError is the error of one batch item, logged when unexpected.

@@ -248,11 +248,7 @@ func (e *testEnv) count(t testing.TB) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n int64
-	for _, c := range st.Counts {
-		n += c
-	}
-	return n
+	return st.Total()
 }
 
 // receivedRe matches the Received field the server prepends.

@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/outboxmail/outbox"
+)
+
+// batchItem is one decoded message of a batch, or why it cannot be sent.
+type batchItem struct {
+	m   *outbox.Message
+	err error
+}
+
+// decodeBatch decodes a batch body, {"messages": [...]}, in one pass over
+// the JSON: each item straight into its message. An item of the wrong
+// shape (a field of the wrong type, an unknown field, an invalid value) is
+// that item's error; JSON that does not parse, an unknown top-level field,
+// no items or more than max fail the whole request.
+func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := expectDelim(dec, '{', "an object"); err != nil {
+		return nil, err
+	}
+	var items []batchItem
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonError(err)
+		}
+		if key := tok.(string); key != "messages" {
+			return nil, badField(key, "unknown field %q", key)
+		}
+		if items, err = decodeItems(dec, max); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}', "the end of the object"); err != nil {
+		return nil, err
+	}
+	if err := endOfJSON(dec); err != nil {
+		return nil, err
+	}
+	switch n := len(items); {
+	case n == 0:
+		return nil, badField("messages", "empty batch: give at least one message")
+	case n > max:
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "messages",
+			Message: fmt.Sprintf("%d messages in one batch; the limit is %d", n, max)}
+	}
+	return items, nil
+}
+
+// decodeItems decodes the value of "messages": an array of messages (or
+// null, no messages). Items past max are read but not decoded: they are
+// only counted, for the error.
+func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, badField("messages", "expected an array, got %s", tokenKind(tok))
+	}
+	var items []batchItem
+	for dec.More() {
+		if len(items) >= max {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, jsonError(err)
+			}
+			items = append(items, batchItem{})
+			continue
+		}
+		var in messageIn
+		if err := dec.Decode(&in); err != nil {
+			if fatalJSON(err) {
+				return nil, jsonError(err)
+			}
+			items = append(items, batchItem{err: jsonError(err)})
+			continue
+		}
+		m, err := in.message()
+		items = append(items, batchItem{m: m, err: err})
+	}
+	return items, expectDelim(dec, ']', "the end of the array")
+}
+
+// fatalJSON reports whether a Decode error leaves the stream unreadable
+// (JSON that does not parse, a body cut short or too large) rather than
+// one value that does not fit its Go type: Decode reads a whole value
+// before it decodes it, so after the latter the next value can be read.
+func fatalJSON(err error) bool {
+	var (
+		syntaxErr *json.SyntaxError
+		sizeErr   *http.MaxBytesError
+	)
+	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// expectDelim reads the next token, which must be the delimiter d.
+func expectDelim(dec *json.Decoder, d json.Delim, what string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(err)
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return malformed("expected %s, got %s (at byte %d)", what, tokenKind(tok), dec.InputOffset())
+	}
+	return nil
+}
+
+// tokenKind names a JSON token for error messages.
+func tokenKind(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		switch v {
+		case '{':
+			return "a JSON object"
+		case '[':
+			return "a JSON array"
+		}
+		return fmt.Sprintf("%q", string(v))
+	case string:
+		return "a JSON string"
+	case bool:
+		return "a JSON bool"
+	case float64, json.Number:
+		return "a JSON number"
+	case nil:
+		return "null"
+	}
+	return "a JSON value"
+}

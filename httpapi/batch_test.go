@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/outboxmail/outbox/httpapi"
+)
+
+// The batch body is decoded in one pass: an item that does not fit its
+// type is that item's error, and the items after it are still read.
+func TestBatchItemErrorsDoNotStopTheRest(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.MaxBatch = 10 })
+	r := f.post("/v1/messages/batch", `{"messages": [
+		{"from": "alice@example.com", "to": ["bob@example.com"], "subject": 7, "text": "x"},
+		`+message("after a type error")+`,
+		{"from": "alice@example.com", "to": ["bob@example.com"], "text": "x", "colour": "red"},
+		42,
+		{"from": "alice@example.com", "to": [{"email": "bob@example.com", "nick": "b"}], "text": "x"},
+		`+message("last")+`
+	]}`)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var resp httpapi.BatchResponse
+	r.json(t, &resp)
+	if len(resp.Results) != 6 {
+		t.Fatalf("%d results, want 6: %s", len(resp.Results), r.body)
+	}
+	wantItemError := map[int][2]string{
+		0: {"invalid_field", "subject"},
+		2: {"invalid_field", "colour"},
+		3: {"malformed_json", ""},
+		4: {"invalid_field", "nick"},
+	}
+	for i, res := range resp.Results {
+		want, bad := wantItemError[i]
+		switch {
+		case bad && (res.Error == nil || res.Error.Code != want[0] || res.Error.Field != want[1] || res.Receipt != nil):
+			t.Errorf("item %d: want error %s on %q: %+v", i, want[0], want[1], res)
+		case !bad && (res.Receipt == nil || res.Error != nil):
+			t.Errorf("item %d: want a receipt: %+v", i, res)
+		}
+	}
+	if n := f.stored(t); n != 2 {
+		t.Errorf("%d messages stored, want the 2 valid ones", n)
+	}
+}
+
+func TestBatchBodyErrors(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.MaxBatch = 3 })
+	tests := []struct {
+		name, body  string
+		status      int
+		code, field string
+	}{
+		{"not an object", `[` + message("x") + `]`, http.StatusBadRequest, "malformed_json", ""},
+		{"messages not an array", `{"messages": {"to": "bob@example.com"}}`, http.StatusBadRequest, "invalid_field", "messages"},
+		{"messages null", `{"messages": null}`, http.StatusBadRequest, "invalid_field", "messages"},
+		{"no messages field", `{}`, http.StatusBadRequest, "invalid_field", "messages"},
+		{"unknown field after messages", `{"messages": [` + message("x") + `], "dry_run": true}`, http.StatusBadRequest, "invalid_field", "dry_run"},
+		{"data after the object", `{"messages": [` + message("x") + `]} {}`, http.StatusBadRequest, "malformed_json", ""},
+		{"cut short", `{"messages": [` + message("x"), http.StatusBadRequest, "malformed_json", ""},
+		{"syntax error in a later item", `{"messages": [` + message("x") + `, {"to": }]}`, http.StatusBadRequest, "malformed_json", ""},
+		{"over the limit", `{"messages": [` + strings.Repeat(message("x")+`,`, 4) + message("x") + `]}`, http.StatusRequestEntityTooLarge, "too_large", "messages"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := wantError(t, f.post("/v1/messages/batch", tt.body), tt.status, tt.code, tt.field)
+			if tt.status == http.StatusRequestEntityTooLarge && !strings.Contains(e.Message, "5 messages") {
+				t.Errorf("message %q does not give the count, 5", e.Message)
+			}
+		})
+	}
+	if n := f.stored(t); n != 0 {
+		t.Errorf("%d messages stored from refused requests", n)
+	}
+}
+
+// stored counts the messages in the fixture's store.
+func (f *fixture) stored(t testing.TB) int64 {
+	t.Helper()
+	st, err := f.store.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Total()
+}
