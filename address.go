@@ -20,6 +20,10 @@ func ParseAddress(s string) (Address, error) {
 	if strings.ContainsAny(s, "\r\n") {
 		return Address{}, fmt.Errorf("address %q contains a line break", s)
 	}
+	if name, addr, ok := splitSimple(s); ok {
+		out := Address{Name: name, Addr: addr}
+		return out, out.Validate()
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
 		return Address{}, fmt.Errorf("invalid address %q: %v", s, trimMailErr(err))
@@ -73,12 +77,10 @@ func ValidateAddr(addr string) error {
 	if len(addr) > 254 {
 		return fmt.Errorf("address %q is longer than 254 octets", addr)
 	}
-	parsed, err := mail.ParseAddress("<" + addr + ">")
-	if err != nil || parsed.Address != addr && !strings.HasPrefix(addr, "\"") {
-		if err == nil {
-			err = fmt.Errorf("not an addr-spec")
+	if !isSimpleAddr(addr) {
+		if err := validateAddrSpec(addr); err != nil {
+			return err
 		}
-		return fmt.Errorf("invalid address %q: %v", addr, trimMailErr(err))
 	}
 	at := strings.LastIndexByte(addr, '@')
 	if at <= 0 {
@@ -88,6 +90,20 @@ func ValidateAddr(addr string) error {
 		return fmt.Errorf("invalid address %q: local part longer than 64 octets", addr)
 	}
 	return validateDomain(addr, addr[at+1:])
+}
+
+// validateAddrSpec checks addr's syntax with net/mail's parser: what
+// isSimpleAddr does not recognise (quoted local parts, UTF-8, address
+// literals), or is not an addr-spec.
+func validateAddrSpec(addr string) error {
+	parsed, err := mail.ParseAddress("<" + addr + ">")
+	if err != nil || parsed.Address != addr && !strings.HasPrefix(addr, "\"") {
+		if err == nil {
+			err = fmt.Errorf("not an addr-spec")
+		}
+		return fmt.Errorf("invalid address %q: %v", addr, trimMailErr(err))
+	}
+	return nil
 }
 
 func validateDomain(addr, d string) error {
@@ -153,6 +169,10 @@ func (a *Address) UnmarshalJSON(b []byte) error {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
+		}
+		if name, addr, ok := splitSimple(s); ok {
+			*a = Address{Name: name, Addr: addr}
+			return nil
 		}
 		p, err := mail.ParseAddress(s)
 		if err != nil {
