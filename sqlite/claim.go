@@ -52,6 +52,10 @@ func selectDueSkipping(n int) string {
 // leaving out those of req.SkipBackends. Each claimed message becomes
 // sending until req.Now+req.Lease under a new lease token. The records
 // carry Raw, Lease and every recipient.
+//
+// Each priority's due messages are read once, as many as the claim could
+// take of them, and the shares are dealt from those; one statement then
+// leases every message taken.
 func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.Record, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -68,23 +72,29 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 	// Once picked, it runs to the end: ctx no longer applies.
 	err := s.w.doBare(ctx, func(t *tx) error {
 		ctx := context.Background()
-		out = out[:0]
 		now := nanos(req.Now)
-		until := nanos(req.Now.Add(req.Lease))
-		// A priority that gave fewer than asked has nothing more due in
-		// this transaction: a later pass over it would find nothing.
-		drained := make(map[outbox.Priority]bool, len(outbox.Priorities))
+		var (
+			due   [3][]dueMessage // read so far, per priority
+			read  [3]bool
+			taken []dueMessage
+		)
 		err := outbox.ClaimByPriority(req.Limit, req.Weights, func(p outbox.Priority, n int) (int, error) {
-			if drained[p] {
-				return 0, nil
+			i := priorityIndex(p)
+			if !read[i] {
+				var err error
+				if due[i], err = selectDueMessages(ctx, t, p, req.Limit, now, req.SkipBackends); err != nil {
+					return 0, err
+				}
+				read[i] = true
 			}
-			recs, err := claimPriority(ctx, t, p, n, now, until, req.SkipBackends)
-			out = append(out, recs...)
-			if len(recs) < n {
-				drained[p] = true
-			}
-			return len(recs), err
+			n = min(n, len(due[i]))
+			taken = append(taken, due[i][:n]...)
+			due[i] = due[i][n:]
+			return n, nil
 		})
+		if err == nil {
+			out, err = leaseDue(ctx, t, taken, now, nanos(req.Now.Add(req.Lease)))
+		}
 		if err == nil {
 			err = loadRecipients(ctx, t, out)
 		}
@@ -102,13 +112,20 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 	return out, nil
 }
 
-// claimPriority leases up to n due messages of priority p, none of the
-// backends in skip.
-func claimPriority(ctx context.Context, t *tx, p outbox.Priority, n int, now, until int64, skip []string) ([]*outbox.Record, error) {
-	type due struct {
-		id     int64
-		status outbox.Status
-	}
+// dueMessage is a message a claim found due.
+type dueMessage struct {
+	id     int64
+	status outbox.Status
+}
+
+// priorityIndex is p's position in outbox.Priorities.
+func priorityIndex(p outbox.Priority) int {
+	return int(outbox.PriorityHigh - p)
+}
+
+// selectDueMessages reads up to n due messages of priority p, none of
+// the backends in skip, in (due_at, id) order.
+func selectDueMessages(ctx context.Context, t *tx, p outbox.Priority, n int, now int64, skip []string) ([]dueMessage, error) {
 	args := make([]any, 0, 2+len(skip))
 	args = append(args, int64(p), now)
 	for _, b := range skip {
@@ -118,60 +135,62 @@ func claimPriority(ctx context.Context, t *tx, p outbox.Priority, n int, now, un
 	if err != nil {
 		return nil, fmt.Errorf("select due: %w", err)
 	}
-	var ids []due
-	for len(ids) < n && rows.Next() {
-		var d due
+	defer rows.Close()
+	var due []dueMessage
+	for len(due) < n && rows.Next() {
+		var d dueMessage
 		if err := rows.Scan(&d.id, &d.status); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("select due: %w", err)
 		}
-		ids = append(ids, d)
+		due = append(due, d)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select due: %w", err)
 	}
-	if len(ids) == 0 {
+	return due, nil
+}
+
+// leaseDue leases the messages of due, in that order, until until.
+func leaseDue(ctx context.Context, t *tx, due []dueMessage, now, until int64) ([]*outbox.Record, error) {
+	if len(due) == 0 {
 		return nil, nil
 	}
-	// One statement leases them all, under a block of tokens taken in due
-	// order; RETURNING gives no order, so the position in ids puts each
+	// One statement leases them all, under a block of tokens taken in
+	// order; RETURNING gives no order, so the position in due puts each
 	// record back in its place.
-	pos := make(map[int64]int, len(ids))
-	list := make([]int64, len(ids))
-	for i, d := range ids {
+	pos := make(map[int64]int, len(due))
+	list := make([]int64, len(due))
+	for i, d := range due {
 		pos[d.id] = i
 		list[i] = d.id
 	}
-	base := t.w.allocLeases(len(ids))
-	rows, err = t.QueryContext(ctx, leaseMessages, base, until, now, idList(list))
+	base := t.w.allocLeases(len(due))
+	rows, err := t.QueryContext(ctx, leaseMessages, base, until, now, idList(list))
 	if err != nil {
 		return nil, fmt.Errorf("lease messages: %w", err)
 	}
-	recs := make([]*outbox.Record, len(ids))
+	defer rows.Close()
+	recs := make([]*outbox.Record, len(due))
 	got := 0
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("lease messages: %w", err)
 		}
 		i, ok := pos[r.ID]
 		if !ok || recs[i] != nil {
-			rows.Close()
 			return nil, fmt.Errorf("lease messages: unexpected message %d", r.ID)
 		}
 		r.Lease = base + int64(i)
-		t.move(ids[i].status, r.Status)
+		t.move(due[i].status, r.Status)
 		recs[i] = r
 		got++
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("lease messages: %w", err)
 	}
-	if got != len(ids) {
-		return nil, fmt.Errorf("lease messages: leased %d of %d", got, len(ids))
+	if got != len(due) {
+		return nil, fmt.Errorf("lease messages: leased %d of %d", got, len(due))
 	}
 	return recs, nil
 }
