@@ -144,28 +144,16 @@ func BenchmarkClaimComplete(b *testing.B) {
 	// The outcomes would wait for company that, here, never comes: the
 	// next claim is only made once they are all committed.
 	s.w.lazyWait = 0
-	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
-	var (
-		i, done int64
-		batch   = make([]*outbox.Record, 100)
-	)
+	now, ctx := time.Now().UTC(), context.Background()
+	q := &benchQueue{s: s, raw: benchRaw(), now: now}
+	var done int64
 	for b.Loop() {
 		recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 50})
 		if err != nil {
 			b.Fatal(err)
 		}
 		if len(recs) == 0 {
-			b.StopTimer()
-			for range 20 {
-				for j := range batch {
-					i++
-					batch[j] = benchRecord(raw, i, now)
-				}
-				if _, err := s.Enqueue(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StartTimer()
+			q.refill(b, 2000)
 			continue
 		}
 		var wg sync.WaitGroup
@@ -195,28 +183,39 @@ func BenchmarkClaimComplete(b *testing.B) {
 // leased messages are never completed). ns/op is per claim.
 func BenchmarkClaim10(b *testing.B) {
 	s := openBench(b)
-	raw, now, ctx := benchRaw(), time.Now().UTC(), context.Background()
-	var (
-		i     int64
-		batch = make([]*outbox.Record, 100)
-	)
+	now, ctx := time.Now().UTC(), context.Background()
+	q := &benchQueue{s: s, raw: benchRaw(), now: now}
 	for b.Loop() {
 		recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 10})
 		if err != nil {
 			b.Fatal(err)
 		}
 		if len(recs) < 10 {
-			b.StopTimer()
-			for range 10 {
-				for j := range batch {
-					i++
-					batch[j] = benchRecord(raw, i, now)
-				}
-				if _, err := s.Enqueue(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StartTimer()
+			q.refill(b, 1000)
+		}
+	}
+}
+
+// benchQueue refills a store's queue for the claim benchmarks.
+type benchQueue struct {
+	s   *Store
+	raw []byte
+	now time.Time
+	i   int64
+}
+
+// refill enqueues n more messages, in batches of 100, outside the timer.
+func (q *benchQueue) refill(b *testing.B, n int) {
+	b.StopTimer()
+	defer b.StartTimer()
+	batch := make([]*outbox.Record, 100)
+	for range n / len(batch) {
+		for j := range batch {
+			q.i++
+			batch[j] = benchRecord(q.raw, q.i, q.now)
+		}
+		if _, err := q.s.Enqueue(context.Background(), batch); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
