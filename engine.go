@@ -289,16 +289,16 @@ func (e *Engine) dispatch() {
 	}
 }
 
-// gatherWait bounds how long the dispatcher, with most workers busy,
-// waits for more of them to free up (see gatherWorkers).
-const gatherWait = 2 * time.Millisecond
+// gatherWait bounds how long the dispatcher, with half the workers or
+// more busy, waits for more of them to free up (see gatherWorkers).
+const gatherWait = 4 * time.Millisecond
 
-// gatherWorkers waits until a quarter of the workers are free, or some are
-// and gatherWait has passed: when deliveries end one by one, one claim
-// then serves several of them instead of one claim each. It reports false
-// on Stop.
+// gatherWorkers waits until half the workers are free, or some are and
+// gatherWait has passed: when deliveries end one by one, one claim then
+// serves several of them instead of one claim each. It reports false on
+// Stop.
 func (e *Engine) gatherWorkers() bool {
-	want := max(1, e.cfg.Workers/4)
+	want := max(1, e.cfg.Workers/2)
 	var deadline <-chan time.Time
 	for {
 		free := e.free()
