@@ -289,8 +289,8 @@ func (e *Engine) dispatch() {
 	}
 }
 
-// gatherWait bounds how long the dispatcher, with half the workers or
-// more busy, waits for more of them to free up (see gatherWorkers).
+// gatherWait bounds how long the dispatcher, with more than half the
+// workers busy, waits for more of them to free up (see gatherWorkers).
 const gatherWait = 4 * time.Millisecond
 
 // gatherWorkers waits until half the workers are free, or some are and

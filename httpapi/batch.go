@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/outboxmail/outbox"
 )
@@ -31,9 +32,10 @@ func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, jsonError(err)
+			return nil, jsonError(cutShort(err))
 		}
-		if key := tok.(string); key != "messages" {
+		// Case-insensitive, as encoding/json matches a struct's fields.
+		if key := tok.(string); !strings.EqualFold(key, "messages") {
 			return nil, badField(key, "unknown field %q", key)
 		}
 		if items, err = decodeItems(dec, max); err != nil {
@@ -62,7 +64,7 @@ func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
 func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, jsonError(err)
+		return nil, jsonError(cutShort(err))
 	}
 	if tok == nil {
 		return nil, nil
@@ -75,7 +77,7 @@ func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
 		if len(items) >= max {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return nil, jsonError(err)
+				return nil, jsonError(cutShort(err))
 			}
 			items = append(items, batchItem{})
 			continue
@@ -83,7 +85,7 @@ func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
 		var in messageIn
 		if err := dec.Decode(&in); err != nil {
 			if fatalJSON(err) {
-				return nil, jsonError(err)
+				return nil, jsonError(cutShort(err))
 			}
 			items = append(items, batchItem{err: jsonError(err)})
 			continue
@@ -91,7 +93,20 @@ func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
 		m, err := in.message()
 		items = append(items, batchItem{m: m, err: err})
 	}
-	return items, expectDelim(dec, ']', "the end of the array")
+	if err := expectDelim(dec, ']', "the end of the array"); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// cutShort is err, except that the end of the body, met after the batch
+// object has begun, is an unexpected end (the decoder reports a plain
+// io.EOF between tokens, which jsonError takes for an empty body).
+func cutShort(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // fatalJSON reports whether a Decode error leaves the stream unreadable
@@ -107,10 +122,15 @@ func fatalJSON(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// expectDelim reads the next token, which must be the delimiter d.
+// expectDelim reads the next token, which must be the delimiter d. The
+// body's end before the opening brace is an empty body, before any other
+// delimiter a body cut short.
 func expectDelim(dec *json.Decoder, d json.Delim, what string) error {
 	tok, err := dec.Token()
 	if err != nil {
+		if d != '{' {
+			err = cutShort(err)
+		}
 		return jsonError(err)
 	}
 	if got, ok := tok.(json.Delim); !ok || got != d {

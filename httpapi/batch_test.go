@@ -54,22 +54,31 @@ func TestBatchBodyErrors(t *testing.T) {
 		name, body  string
 		status      int
 		code, field string
+		message     string // part of the error's message, when set
 	}{
-		{"not an object", `[` + message("x") + `]`, http.StatusBadRequest, "malformed_json", ""},
-		{"messages not an array", `{"messages": {"to": "bob@example.com"}}`, http.StatusBadRequest, "invalid_field", "messages"},
-		{"messages null", `{"messages": null}`, http.StatusBadRequest, "invalid_field", "messages"},
-		{"no messages field", `{}`, http.StatusBadRequest, "invalid_field", "messages"},
-		{"unknown field after messages", `{"messages": [` + message("x") + `], "dry_run": true}`, http.StatusBadRequest, "invalid_field", "dry_run"},
-		{"data after the object", `{"messages": [` + message("x") + `]} {}`, http.StatusBadRequest, "malformed_json", ""},
-		{"cut short", `{"messages": [` + message("x"), http.StatusBadRequest, "malformed_json", ""},
-		{"syntax error in a later item", `{"messages": [` + message("x") + `, {"to": }]}`, http.StatusBadRequest, "malformed_json", ""},
-		{"over the limit", `{"messages": [` + strings.Repeat(message("x")+`,`, 4) + message("x") + `]}`, http.StatusRequestEntityTooLarge, "too_large", "messages"},
+		{"not an object", `[` + message("x") + `]`, http.StatusBadRequest, "malformed_json", "", ""},
+		{"messages not an array", `{"messages": {"to": "bob@example.com"}}`, http.StatusBadRequest, "invalid_field", "messages", ""},
+		{"messages null", `{"messages": null}`, http.StatusBadRequest, "invalid_field", "messages", ""},
+		{"no messages field", `{}`, http.StatusBadRequest, "invalid_field", "messages", ""},
+		{"unknown field after messages", `{"messages": [` + message("x") + `], "dry_run": true}`, http.StatusBadRequest, "invalid_field", "dry_run", ""},
+		{"data after the object", `{"messages": [` + message("x") + `]} {}`, http.StatusBadRequest, "malformed_json", "", ""},
+		{"empty", ``, http.StatusBadRequest, "malformed_json", "", "empty body"},
+		{"null", `null`, http.StatusBadRequest, "malformed_json", "", "expected an object"},
+		{"key of another case", `{"Messages": [` + message("x") + `], "dry_run": 1}`, http.StatusBadRequest, "invalid_field", "dry_run", ""},
+		{"cut short after the brace", `{`, http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"cut short after the key", `{"messages":`, http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"cut short after the bracket", `{"messages": [`, http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"cut short in an item", `{"messages": [` + message("x")[:20], http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"cut short after an item", `{"messages": [` + message("x"), http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"cut short after the array", `{"messages": [` + message("x") + `]`, http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"syntax error in a later item", `{"messages": [` + message("x") + `, {"to": }]}`, http.StatusBadRequest, "malformed_json", "", ""},
+		{"over the limit", `{"messages": [` + strings.Repeat(message("x")+`,`, 4) + message("x") + `]}`, http.StatusRequestEntityTooLarge, "too_large", "messages", "5 messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := wantError(t, f.post("/v1/messages/batch", tt.body), tt.status, tt.code, tt.field)
-			if tt.status == http.StatusRequestEntityTooLarge && !strings.Contains(e.Message, "5 messages") {
-				t.Errorf("message %q does not give the count, 5", e.Message)
+			if tt.message != "" && !strings.Contains(e.Message, tt.message) {
+				t.Errorf("message %q does not say %q", e.Message, tt.message)
 			}
 		})
 	}

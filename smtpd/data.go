@@ -13,7 +13,8 @@ import (
 )
 
 // readChunk is the buffer a message is first read into, enough for most
-// transactional mail; a longer message doubles it as often as it needs.
+// transactional mail; a longer message doubles it as often as it needs,
+// up to the size limit.
 const readChunk = 8 << 10
 
 // Data receives the message (after DATA, or across BDAT chunks), stores
@@ -93,7 +94,9 @@ func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
 			s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.DataTimeout))
 		}
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
+			// Double, but not far past the limit: one byte over it is
+			// enough to tell that a message is too large.
+			buf = slices.Grow(buf, max(readChunk, min(cap(buf), int(limit)+1-len(buf))))
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
