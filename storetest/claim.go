@@ -142,6 +142,9 @@ func testPriorityShares(t *testing.T, open Open) {
 		{"only low", map[outbox.Priority]int{L: 20}, 10, map[outbox.Priority]int{L: 10}},
 		{"few high", map[outbox.Priority]int{H: 2, N: 20, L: 20}, 10, map[outbox.Priority]int{H: 2, N: 7, L: 1}},
 		{"few of each", map[outbox.Priority]int{H: 1, N: 1, L: 20}, 10, map[outbox.Priority]int{H: 1, N: 1, L: 8}},
+		// Low's unused share goes back to high, after its first share.
+		{"left over back to high", map[outbox.Priority]int{H: 20, N: 2}, 10, map[outbox.Priority]int{H: 8, N: 2}},
+		{"left over back to normal", map[outbox.Priority]int{H: 1, N: 20}, 10, map[outbox.Priority]int{H: 1, N: 9}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +159,31 @@ func testPriorityShares(t *testing.T, open Open) {
 			}
 		})
 	}
+	t.Run("left over taken in order", func(t *testing.T) {
+		// Twenty high messages, ids 1-20, then two normal ones: the
+		// claim's second pass over high takes the next two in turn, so
+		// the claim holds high 1-8, never a later one.
+		s := open(t)
+		var recs []*outbox.Record
+		for i := range 22 {
+			r := newRecord(i+1, at(0))
+			r.Priority = H
+			if i >= 20 {
+				r.Priority = N
+			}
+			recs = append(recs, r)
+		}
+		ids := enqueue(t, s, recs...)
+		got := map[int64]bool{}
+		for _, r := range claim(t, s, at(time.Second), 10) {
+			got[r.ID] = true
+		}
+		for i, id := range ids {
+			if want := i < 8 || i >= 20; got[id] != want {
+				t.Errorf("message %d (%v): claimed %v, want %v", i+1, recs[i].Priority, got[id], want)
+			}
+		}
+	})
 	t.Run("custom weights", func(t *testing.T) {
 		s := open(t)
 		fill(s, map[outbox.Priority]int{H: 20, N: 20, L: 20})
