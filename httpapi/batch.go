@@ -21,8 +21,8 @@ type batchItem struct {
 // the JSON: each item straight into its message. An item of the wrong
 // shape (a field of the wrong type, an unknown field, an invalid value) is
 // that item's error; JSON that does not parse, an unknown top-level field,
-// no items or more than max fail the whole request.
-func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
+// no items or more than limit fail the whole request.
+func decodeBatch(r io.Reader, limit int) ([]batchItem, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := expectDelim(dec, '{', "an object"); err != nil {
@@ -38,7 +38,7 @@ func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
 		if key := tok.(string); !strings.EqualFold(key, "messages") {
 			return nil, badField(key, "unknown field %q", key)
 		}
-		if items, err = decodeItems(dec, max); err != nil {
+		if items, err = decodeItems(dec, limit); err != nil {
 			return nil, err
 		}
 	}
@@ -51,17 +51,17 @@ func decodeBatch(r io.Reader, max int) ([]batchItem, error) {
 	switch n := len(items); {
 	case n == 0:
 		return nil, badField("messages", "empty batch: give at least one message")
-	case n > max:
+	case n > limit:
 		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "messages",
-			Message: fmt.Sprintf("%d messages in one batch; the limit is %d", n, max)}
+			Message: fmt.Sprintf("%d messages in one batch; the limit is %d", n, limit)}
 	}
 	return items, nil
 }
 
 // decodeItems decodes the value of "messages": an array of messages (or
-// null, no messages). Items past max are read but not decoded: they are
-// only counted, for the error.
-func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
+// null, no messages). Items past limit are read but not decoded: they
+// are only counted, for the error.
+func decodeItems(dec *json.Decoder, limit int) ([]batchItem, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, jsonError(cutShort(err))
@@ -74,7 +74,7 @@ func decodeItems(dec *json.Decoder, max int) ([]batchItem, error) {
 	}
 	var items []batchItem
 	for dec.More() {
-		if len(items) >= max {
+		if len(items) >= limit {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return nil, jsonError(cutShort(err))
