@@ -28,8 +28,9 @@ const (
 // call) returns that message's id with Existing set. An item with Status
 // sending is stored claimed until its LeaseUntil under a new lease token,
 // unless mail is due by its own due time (see selectDueAhead): then it is
-// stored queued, without a lease, and a claim gives it its turn. Unset times default to the creation time (and CreatedAt
-// to now); NextAttemptAt defaults to SendAt.
+// stored queued, without a lease, and a claim gives it its turn. Unset
+// times default to the creation time (and CreatedAt to now);
+// NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
 	res := make([]outbox.EnqueueResult, len(recs))
 	if len(recs) == 0 {
@@ -63,13 +64,11 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 	if err := validateNew(r); err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	if r.IdempotencyKey != "" || r.Status == outbox.StatusSending {
-		// The lookups below must see the messages added before.
+	if r.IdempotencyKey != "" {
+		// The lookup must see the messages added before.
 		if err := t.flushRows(); err != nil {
 			return outbox.EnqueueResult{}, err
 		}
-	}
-	if r.IdempotencyKey != "" {
 		var id int64
 		err := t.QueryRowContext(context.Background(), selectIdempotent, r.IdempotencyKey).Scan(&id)
 		if err == nil {
@@ -81,10 +80,14 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 	}
 	status := r.Status
 	if status == outbox.StatusSending {
-		var ahead bool
-		err := t.QueryRowContext(context.Background(), selectDueAhead, nanos(dueTime(r, now))).Scan(&ahead)
-		if err != nil {
-			return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
+		// Mail due ahead is in the buffered rows or in the database.
+		due := nanos(dueTime(r, now))
+		ahead := t.rows.dueBy(due)
+		if !ahead {
+			err := t.QueryRowContext(context.Background(), selectDueAhead, due).Scan(&ahead)
+			if err != nil {
+				return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
+			}
 		}
 		if ahead {
 			status = outbox.StatusQueued
@@ -175,6 +178,7 @@ func (b *newRows) add(id, lease int64, status outbox.Status, r *outbox.Record, n
 	if status == outbox.StatusSending {
 		due = r.LeaseUntil
 	}
+	b.dues = append(b.dues, nanos(due))
 	b.messages = append(b.messages, id, r.MessageID, string(status), r.From, r.Subject, int64(r.Priority), r.Backend,
 		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
 		nanos(created), nanos(updated), nanos(lifetime),

@@ -74,11 +74,23 @@ func (tb table) insert(n int) string {
 
 // newRows buffers the rows of new messages until flush.
 type newRows struct {
-	messages, bodies, recipients []any // arguments, row after row
+	messages, bodies, recipients []any   // arguments, row after row
+	dues                         []int64 // each buffered message's due_at
 }
 
 // pending reports whether rows wait to be written.
 func (b *newRows) pending() bool { return len(b.messages) > 0 }
+
+// dueBy reports whether a buffered message is due by t (Unix nanoseconds):
+// what selectDueAhead would find among them once written.
+func (b *newRows) dueBy(t int64) bool {
+	for _, d := range b.dues {
+		if d <= t {
+			return true
+		}
+	}
+	return false
+}
 
 // flush writes the buffered rows, messages first. A failure is the
 // group's (the writer runs it bare).
@@ -93,6 +105,7 @@ func (b *newRows) flush(t *tx) error {
 		clear(*tb.args)
 		*tb.args = (*tb.args)[:0]
 	}
+	b.dues = b.dues[:0]
 	return nil
 }
 

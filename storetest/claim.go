@@ -390,4 +390,20 @@ func testEnqueueClaimedInTurn(t *testing.T, open Open) {
 	if got := get(t, s, next[0].ID).Status; got != outbox.StatusSending {
 		t.Errorf("stored %s with nothing due, want sending", got)
 	}
+
+	// In one call: a message due at once, given first, is waiting mail
+	// for the one after it; one scheduled for later is not.
+	scheduled := newRecord(6, at(4*time.Second))
+	scheduled.SendAt, scheduled.NextAttemptAt = at(time.Hour), at(time.Hour)
+	res, err = s.Enqueue(ctx, []*outbox.Record{scheduled, sending(7, at(4*time.Second), outbox.PriorityNormal)})
+	if err != nil || res[1].Err != nil || res[1].Lease == 0 {
+		t.Fatalf("behind a message scheduled for later, in the same call: %v %+v, want it stored claimed", err, res)
+	}
+	res, err = s.Enqueue(ctx, []*outbox.Record{newRecord(8, at(5*time.Second)), sending(9, at(5*time.Second), outbox.PriorityHigh)})
+	if err != nil || res[1].Err != nil || res[1].Lease != 0 {
+		t.Fatalf("behind a message due at once, in the same call: %v %+v, want it stored without a lease", err, res)
+	}
+	if got := get(t, s, res[1].ID).Status; got != outbox.StatusQueued {
+		t.Errorf("stored %s behind a due message of the same call, want queued", got)
+	}
 }
