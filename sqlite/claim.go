@@ -11,10 +11,9 @@ import (
 
 // Claim statements. selectDue (see selectDueSkipping) walks messages_due:
 // for one priority, the entries due by now in (due_at, id) order. A
-// sending message's due_at is its lease expiry, so a dead claimer's
-// messages come back by themselves. A final message has a due_at only
-// while it has pending legs; claiming it leases it without changing its
-// status.
+// claimed message keeps its stored row (see leases.go): the walk passes
+// over those whose lease is held. A final message has a due_at only while
+// it has pending legs; claiming it leases it without changing its status.
 const (
 	selectDue = `SELECT id, status FROM messages INDEXED BY messages_due
 		WHERE priority = ? AND due_at <= ?` + selectDueOrder
@@ -23,16 +22,6 @@ const (
 	// prepare the statement again whenever its value changes.
 	selectDueOrder = `
 		ORDER BY due_at, id`
-	// leaseMessages leases the messages of a JSON array of ids, the one
-	// at position i under the token base+i (base bound first). OR FAIL:
-	// a failure fails the claim's whole group, so SQLite need not keep a
-	// statement journal to undo the statement.
-	leaseMessages = `UPDATE OR FAIL messages SET
-		status = CASE WHEN status = 'queued' OR status = 'deferred' OR status = 'sending' THEN 'sending' ELSE status END,
-		lease = ?1 + due.pos, due_at = ?2, updated_at = ?3
-		FROM (SELECT key AS pos, value AS due_id FROM json_each(?4)) AS due
-		WHERE messages.id = due.due_id
-		RETURNING ` + recordColumns
 )
 
 // selectDueSkipping is selectDue leaving out the messages of n backends,
@@ -50,12 +39,13 @@ func selectDueSkipping(n int) string {
 // Claim leases up to req.Limit due messages, each priority getting its
 // share (outbox.ClaimByPriority), FIFO by due time within a priority,
 // leaving out those of req.SkipBackends. Each claimed message becomes
-// sending until req.Now+req.Lease under a new lease token. The records
-// carry Raw, Lease and every recipient.
+// sending until req.Now+req.Lease under a new lease token, held in memory
+// (see leases.go): a claim writes nothing. The records carry Raw, Lease
+// and every recipient.
 //
 // Each priority's due messages are read once, as many as the claim could
-// take of them, and the shares are dealt from those; one statement then
-// leases every message taken.
+// take of them, and the shares are dealt from those; one query then reads
+// the records of every message taken.
 func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.Record, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -67,8 +57,8 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 		return nil, errors.New("claim: Now is required")
 	}
 	var out []*outbox.Record
-	// A claim runs without a savepoint (doBare): its statements fail only
-	// as the disk or database does, and then the whole group fails too.
+	// A claim runs without a savepoint (doBare): its queries fail only as
+	// the disk or database does, and then the whole group fails too.
 	// Once picked, it runs to the end: ctx no longer applies.
 	err := s.w.doBare(ctx, func(t *tx) error {
 		ctx := context.Background()
@@ -82,7 +72,7 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 			i := priorityIndex(p)
 			if !read[i] {
 				var err error
-				if due[i], err = selectDueMessages(ctx, t, p, req.Limit, now, req.SkipBackends); err != nil {
+				if due[i], err = selectDueMessages(ctx, t, p, req.Limit, now, req.SkipBackends, t.w.leases.claimable); err != nil {
 					return 0, err
 				}
 				read[i] = true
@@ -123,9 +113,11 @@ func priorityIndex(p outbox.Priority) int {
 	return int(outbox.PriorityHigh - p)
 }
 
-// selectDueMessages reads up to n due messages of priority p, none of
-// the backends in skip, in (due_at, id) order.
-func selectDueMessages(ctx context.Context, t *tx, p outbox.Priority, n int, now int64, skip []string) ([]dueMessage, error) {
+// selectDueMessages reads up to n due messages of priority p that take
+// says a claim at now may take, none of the backends in skip, in (due_at,
+// id) order.
+func selectDueMessages(ctx context.Context, t querier, p outbox.Priority, n int, now int64, skip []string,
+	take func(id, now int64) bool) ([]dueMessage, error) {
 	args := make([]any, 0, 2+len(skip))
 	args = append(args, int64(p), now)
 	for _, b := range skip {
@@ -142,7 +134,9 @@ func selectDueMessages(ctx context.Context, t *tx, p outbox.Priority, n int, now
 		if err := rows.Scan(&d.id, &d.status); err != nil {
 			return nil, fmt.Errorf("select due: %w", err)
 		}
-		due = append(due, d)
+		if take(d.id, now) {
+			due = append(due, d)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select due: %w", err)
@@ -150,24 +144,24 @@ func selectDueMessages(ctx context.Context, t *tx, p outbox.Priority, n int, now
 	return due, nil
 }
 
-// leaseDue leases the messages of due, in that order, until until.
+// leaseDue leases the messages of due, in that order, until until, and
+// returns their records.
 func leaseDue(ctx context.Context, t *tx, due []dueMessage, now, until int64) ([]*outbox.Record, error) {
 	if len(due) == 0 {
 		return nil, nil
 	}
-	// One statement leases them all, under a block of tokens taken in
-	// order; RETURNING gives no order, so the position in due puts each
-	// record back in its place.
+	// One query reads them all; it gives no order, so the position in due
+	// puts each record back in its place, and its lease is the block's
+	// token at that position.
 	pos := make(map[int64]int, len(due))
 	list := make([]int64, len(due))
 	for i, d := range due {
 		pos[d.id] = i
 		list[i] = d.id
 	}
-	base := t.w.allocLeases(len(due))
-	rows, err := t.QueryContext(ctx, leaseMessages, base, until, now, idList(list))
+	rows, err := t.QueryContext(ctx, selectRecords, idList(list))
 	if err != nil {
-		return nil, fmt.Errorf("lease messages: %w", err)
+		return nil, fmt.Errorf("read claimed messages: %w", err)
 	}
 	defer rows.Close()
 	recs := make([]*outbox.Record, len(due))
@@ -175,22 +169,30 @@ func leaseDue(ctx context.Context, t *tx, due []dueMessage, now, until int64) ([
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return nil, fmt.Errorf("lease messages: %w", err)
+			return nil, fmt.Errorf("read claimed messages: %w", err)
 		}
 		i, ok := pos[r.ID]
 		if !ok || recs[i] != nil {
-			return nil, fmt.Errorf("lease messages: unexpected message %d", r.ID)
+			return nil, fmt.Errorf("read claimed messages: unexpected message %d", r.ID)
 		}
-		r.Lease = base + int64(i)
-		t.move(due[i].status, r.Status)
 		recs[i] = r
 		got++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lease messages: %w", err)
+		return nil, fmt.Errorf("read claimed messages: %w", err)
 	}
 	if got != len(due) {
-		return nil, fmt.Errorf("lease messages: leased %d of %d", got, len(due))
+		return nil, fmt.Errorf("read claimed messages: read %d of %d", got, len(due))
+	}
+	base := t.w.allocLeases(len(due))
+	for i, r := range recs {
+		// A message whose last lease ran out is counted sending already.
+		if prev, ok := t.w.leases.get(r.ID); (!ok || prev.done) && r.Status.Pending() {
+			t.move(r.Status, outbox.StatusSending)
+		}
+		t.w.leases.set(t, r.ID, lease{token: base + int64(i), until: until, at: now, stored: r.Status})
+		t.w.leases.show(r)
+		r.Lease = base + int64(i)
 	}
 	return recs, nil
 }

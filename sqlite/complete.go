@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 
 // Complete statements.
 const (
-	selectLease = `SELECT status, lease, due_at FROM messages WHERE id = ?`
 	// updateRecipient updates a recipient's state; insertRecipientAfter
 	// adds it, after the others, when a new leg (or address) appears.
 	updateRecipient = `UPDATE recipients SET status = ?4, reply_code = ?5,
@@ -28,17 +26,10 @@ const (
 	) VALUES (?1,
 		(SELECT coalesce(max(seq), 0) + 1 FROM attempts WHERE message_id = ?1),
 		?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
-	// The outcome is written only while the message is held under the
-	// lease (?8, never 0), and the lease is cleared so that it completes
-	// once only: updateSent applies to a message claimed as sending,
-	// updateLegs to a final message claimed for its legs, which keeps its
-	// status (?1).
-	updateSent = `UPDATE messages SET status = ?1, attempts = ?2, last_error = ?3, updated_at = ?4,
+	// writeOutcome writes a held message's new state (see completeMessage).
+	writeOutcome = `UPDATE messages SET status = ?1, attempts = ?2, last_error = ?3, updated_at = ?4,
 		next_attempt_at = ?5, due_at = ?6, lease = 0
-		WHERE id = ?7 AND lease = ?8 AND status = 'sending'`
-	updateLegs = `UPDATE messages SET status = ?1, attempts = ?2, last_error = ?3, updated_at = ?4,
-		next_attempt_at = ?5, due_at = ?6, lease = 0
-		WHERE id = ?7 AND lease = ?8 AND status = ?1 AND due_at IS NOT NULL`
+		WHERE id = ?7`
 )
 
 // Complete applies the outcome of a delivery to a message claimed under
@@ -108,9 +99,30 @@ func (s *Store) Complete(ctx context.Context, o outbox.Outcome) error {
 	return nil
 }
 
-// completeMessage writes the outcome to the message row if it is held
-// under o.Lease, and returns the status it had.
+// completeMessage writes the outcome to the message row if a lease held
+// in memory under o.Lease holds it (see leases.go), ends that lease, and
+// returns the status the message had: sending, or the final status of a
+// message claimed for its legs.
 func completeMessage(t *tx, o outbox.Outcome) (outbox.Status, error) {
+	l, ok := t.w.leases.get(o.ID)
+	if !ok || l.done || l.token != o.Lease || o.Lease == 0 {
+		// Not held: say why.
+		_, _, err := messageState(context.Background(), t, o.ID)
+		switch {
+		case errors.Is(err, outbox.ErrNotFound):
+			return "", err
+		case err != nil:
+			return "", t.fail(err)
+		}
+		return "", outbox.ErrLeaseLost
+	}
+	held := outbox.StatusSending
+	if !l.stored.Pending() {
+		if o.Status != l.stored {
+			return "", fmt.Errorf("a %s message claimed for its legs keeps its status, not %s", l.stored, o.Status)
+		}
+		held = l.stored
+	}
 	now := nanos(o.Now)
 	var next any // NULL once nothing is left to deliver
 	switch {
@@ -122,44 +134,17 @@ func completeMessage(t *tx, o outbox.Outcome) (outbox.Status, error) {
 	case !o.LegsDueAt.IsZero():
 		next = nanos(o.LegsDueAt)
 	}
-	if o.Lease != 0 {
-		args := []any{string(o.Status), o.Attempts, o.LastError, now, next, next, o.ID, o.Lease}
-		n, err := t.execCount(updateSent, args...)
-		if err != nil {
-			return "", fmt.Errorf("update message: %w", err)
-		}
-		if n == 1 {
-			return outbox.StatusSending, nil
-		}
-		if !o.Status.Pending() {
-			n, err := t.execCount(updateLegs, args...)
-			if err != nil {
-				return "", fmt.Errorf("update message: %w", err)
-			}
-			if n == 1 {
-				return o.Status, nil
-			}
-		}
-	}
-	// Not written: say why.
-	var (
-		status string
-		lease  int64
-		due    sql.NullInt64
-	)
-	err := t.QueryRowContext(context.Background(), selectLease, o.ID).Scan(&status, &lease, &due)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", outbox.ErrNotFound
-	}
+	n, err := t.execCount(writeOutcome, string(o.Status), o.Attempts, o.LastError, now, next, next, o.ID)
 	if err != nil {
-		return "", t.fail(err)
+		return "", fmt.Errorf("update message: %w", err)
 	}
-	held := outbox.Status(status)
-	legsClaim := !held.Pending() && due.Valid
-	if legsClaim && lease != 0 && lease == o.Lease && o.Status != held {
-		return "", fmt.Errorf("a %s message claimed for its legs keeps its status, not %s", held, o.Status)
+	if n != 1 {
+		// A held message is never deleted: purges take final messages
+		// with nothing left to deliver.
+		return "", fmt.Errorf("%w: update message: %d rows for a held message", errAbort, n)
 	}
-	return "", outbox.ErrLeaseLost
+	t.w.leases.finish(t, o.ID)
+	return held, nil
 }
 
 // validRecipientStatus reports whether s is a known recipient state.

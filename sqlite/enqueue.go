@@ -26,9 +26,10 @@ const (
 // recipients, and returns one result per item. An invalid item fails
 // alone; an item whose idempotency key is stored (also earlier in the same
 // call) returns that message's id with Existing set. An item with Status
-// sending is stored claimed until its LeaseUntil under a new lease token,
-// unless mail is due by its own due time (see selectDueAhead): then it is
-// stored queued, without a lease, and a claim gives it its turn. Unset
+// sending is stored queued and held by a new lease until its LeaseUntil,
+// as if claimed at once, unless mail no lease holds is due by its own due
+// time (see dueAhead): then it is stored queued, without a lease, and a
+// claim gives it its turn. Unset
 // times default to the creation time (and CreatedAt to now);
 // NextAttemptAt defaults to SendAt.
 func (s *Store) Enqueue(ctx context.Context, recs []*outbox.Record) ([]outbox.EnqueueResult, error) {
@@ -78,31 +79,51 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}, nil
 		}
 	}
-	status := r.Status
-	if status == outbox.StatusSending {
+	handOff := false
+	if r.Status == outbox.StatusSending {
 		// Mail due ahead is in the buffered rows or in the database.
 		due := nanos(dueTime(r, now))
 		ahead := t.rows.dueBy(due)
 		if !ahead {
-			err := t.QueryRowContext(context.Background(), selectDueAhead, due).Scan(&ahead)
-			if err != nil {
+			var err error
+			if ahead, err = dueAhead(t, due); err != nil {
 				return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
 			}
 		}
-		if ahead {
-			status = outbox.StatusQueued
-		}
+		handOff = !ahead
 	}
 	id := t.w.allocID()
-	var lease int64
-	if status == outbox.StatusSending {
-		lease = t.w.allocLeases(1)
-	}
-	if err := t.rows.add(id, lease, status, r, now); err != nil {
+	updated, err := t.rows.add(id, handOff, r, now)
+	if err != nil {
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	t.delta[statusIndex(status)]++
-	return outbox.EnqueueResult{ID: id, Lease: lease}, nil
+	if !handOff {
+		t.delta[statusIndex(outbox.StatusQueued)]++
+		return outbox.EnqueueResult{ID: id}, nil
+	}
+	// Stored queued, held by a lease like a claimed message.
+	token := t.w.allocLeases(1)
+	t.w.leases.set(t, id, lease{token: token, until: nanos(r.LeaseUntil), at: updated, stored: outbox.StatusQueued})
+	t.delta[statusIndex(outbox.StatusSending)]++
+	return outbox.EnqueueResult{ID: id, Lease: token}, nil
+}
+
+// dueAhead tells whether a message in the database is due by due (Unix
+// nanoseconds) that no lease holds then: one a claim would take.
+func dueAhead(t *tx, due int64) (bool, error) {
+	ctx := context.Background()
+	if t.w.leases.len() == 0 {
+		var ahead bool
+		err := t.QueryRowContext(ctx, selectDueAhead, due).Scan(&ahead)
+		return ahead, err
+	}
+	for _, p := range outbox.Priorities {
+		d, err := selectDueMessages(ctx, t, p, 1, due, nil, t.w.leases.claimable)
+		if err != nil || len(d) > 0 {
+			return len(d) > 0, err
+		}
+	}
+	return false, nil
 }
 
 // dueTime is when a new message is first due: its NextAttemptAt, else its
@@ -151,10 +172,11 @@ func validateNew(r *outbox.Record) error {
 	return nil
 }
 
-// add buffers the message row with status, its body and its recipients;
-// a message stored sending is due again when its lease runs out. It fails
-// only on the record's JSON columns, before buffering anything.
-func (b *newRows) add(id, lease int64, status outbox.Status, r *outbox.Record, now time.Time) error {
+// add buffers the message row, queued, its body and its recipients, and
+// returns the row's updated_at; held says a lease holds the message (a
+// hand-off), so that dueBy passes over it. It fails only on the record's
+// JSON columns, before buffering anything.
+func (b *newRows) add(id int64, held bool, r *outbox.Record, now time.Time) (int64, error) {
 	created := r.CreatedAt
 	if created.IsZero() {
 		created = now
@@ -168,24 +190,22 @@ func (b *newRows) add(id, lease int64, status outbox.Status, r *outbox.Record, n
 	}
 	tags, err := jsonColumn(r.Tags, len(r.Tags) == 0)
 	if err != nil {
-		return fmt.Errorf("tags: %w", err)
+		return 0, fmt.Errorf("tags: %w", err)
 	}
 	meta, err := jsonColumn(r.Metadata, len(r.Metadata) == 0)
 	if err != nil {
-		return fmt.Errorf("metadata: %w", err)
+		return 0, fmt.Errorf("metadata: %w", err)
 	}
-	due := next
-	if status == outbox.StatusSending {
-		due = r.LeaseUntil
+	if !held {
+		b.dues = append(b.dues, nanos(next))
 	}
-	b.dues = append(b.dues, nanos(due))
-	b.messages = append(b.messages, id, r.MessageID, string(status), r.From, r.Subject, int64(r.Priority), r.Backend,
+	b.messages = append(b.messages, id, r.MessageID, string(outbox.StatusQueued), r.From, r.Subject, int64(r.Priority), r.Backend,
 		tags, meta, nullString(r.IdempotencyKey), len(r.Raw),
 		nanos(created), nanos(updated), nanos(lifetime),
-		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(due), lease)
+		nullNanos(r.SendAt), nullNanos(r.ExpiresAt), nanos(next), nanos(next), 0)
 	b.bodies = append(b.bodies, id, r.Raw)
 	for pos, rc := range r.Recipients {
 		b.recipients = append(b.recipients, id, rc.Leg, rc.Addr, pos)
 	}
-	return nil
+	return nanos(updated), nil
 }

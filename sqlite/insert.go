@@ -75,7 +75,7 @@ func (tb table) insert(n int) string {
 // newRows buffers the rows of new messages until flush.
 type newRows struct {
 	messages, bodies, recipients []any   // arguments, row after row
-	dues                         []int64 // each buffered message's due_at
+	dues                         []int64 // the due_at of each buffered message no lease holds
 }
 
 // pending reports whether rows wait to be written.

@@ -11,7 +11,10 @@ import (
 
 // Queries shared by reads and by writes that return records.
 const (
-	selectRecord     = `SELECT ` + recordColumns + ` FROM messages WHERE id = ?`
+	selectRecord = `SELECT ` + recordColumns + ` FROM messages WHERE id = ?`
+	// selectRecords reads the records of a JSON array of ids.
+	selectRecords = `SELECT ` + recordColumns + ` FROM messages
+		WHERE id IN (SELECT value FROM json_each(?))`
 	selectRecipients = `SELECT ` + recipientColumns + ` FROM recipients
 		WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id, pos`
 	selectBodies   = `SELECT id, raw FROM bodies WHERE id IN (SELECT value FROM json_each(?))`

@@ -13,10 +13,7 @@ import (
 // Operator statements.
 const (
 	selectState = `SELECT status, expires_at FROM messages WHERE id = ?`
-	// A final message is held for its legs while its lease is set and
-	// not yet expired (due_at is the lease's expiry).
-	selectLegsHeld = `SELECT lease <> 0 AND due_at IS NOT NULL AND due_at > ?2 FROM messages WHERE id = ?1`
-	requeue        = `UPDATE messages SET status = 'queued', attempts = 0, lifetime_start = ?1,
+	requeue     = `UPDATE messages SET status = 'queued', attempts = 0, lifetime_start = ?1,
 		next_attempt_at = ?1, due_at = ?1, updated_at = ?1
 		WHERE id = ?2`
 	// Recipients not yet sent go again; sent ones stay sent.
@@ -49,7 +46,7 @@ func (s *Store) Retry(ctx context.Context, id int64, now time.Time) (*outbox.Rec
 	now = now.UTC()
 	var rec *outbox.Record
 	err := s.w.do(ctx, func(t *tx) error {
-		status, expires, err := messageState(ctx, t, id)
+		status, expires, err := heldState(ctx, t, id, now)
 		if err != nil {
 			return err
 		}
@@ -61,16 +58,10 @@ func (s *Store) Retry(ctx context.Context, id int64, now time.Time) (*outbox.Rec
 		if !expires.IsZero() && !expires.After(now) {
 			return outbox.ErrPastExpiry
 		}
-		// A claim delivering its pending legs holds it: queued now, it
-		// would be claimed again and those legs sent twice.
-		if !status.Pending() {
-			var held bool
-			if err := t.QueryRowContext(ctx, selectLegsHeld, id, nanos(now)).Scan(&held); err != nil {
-				return err
-			}
-			if held {
-				return &outbox.StateError{Op: "retry", Status: outbox.StatusSending}
-			}
+		if _, ok := t.w.leases.get(id); ok {
+			// A legs claim whose lease ran out: its outcome, should it
+			// still come, finds the lease lost.
+			t.w.leases.finish(t, id)
 		}
 		if err := t.exec(requeue, nanos(now), id); err != nil {
 			return err
@@ -94,7 +85,7 @@ func (s *Store) Cancel(ctx context.Context, id int64, now time.Time) (*outbox.Re
 	now = now.UTC()
 	var rec *outbox.Record
 	err := s.w.do(ctx, func(t *tx) error {
-		status, _, err := messageState(ctx, t, id)
+		status, _, err := heldState(ctx, t, id, now)
 		if err != nil {
 			return err
 		}
@@ -131,6 +122,21 @@ func messageState(ctx context.Context, t *tx, id int64) (outbox.Status, time.Tim
 		return "", time.Time{}, err
 	}
 	return outbox.Status(status), fromNullNanos(expires), nil
+}
+
+// heldState is messageState with the claims held: a message a lease
+// holds is sending, and so is a final message a claim holds for its
+// pending legs until that lease runs out (queued again, or retried, it
+// would be claimed again and those legs sent twice).
+func heldState(ctx context.Context, t *tx, id int64, now time.Time) (outbox.Status, time.Time, error) {
+	status, expires, err := messageState(ctx, t, id)
+	if err != nil {
+		return status, expires, err
+	}
+	if l, ok := t.w.leases.get(id); ok && !l.done && (l.stored.Pending() || l.until > nanos(now)) {
+		status = outbox.StatusSending
+	}
+	return status, expires, nil
 }
 
 // Purge deletes up to limit final messages (sent, failed, expired,

@@ -23,6 +23,7 @@ const (
 		WHERE id < ? ORDER BY id DESC LIMIT ?`
 	listByStatus = `SELECT ` + recordColumns + ` FROM messages INDEXED BY messages_status
 		WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	listByIDs = selectRecords + ` ORDER BY id DESC`
 	// The oldest pending message is the first id of each pending status
 	// (ids grow with time), through messages_status.
 	selectOldestPending = `SELECT min(c) FROM (
@@ -32,7 +33,11 @@ const (
 		UNION ALL
 		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'sending' ORDER BY id LIMIT 1))`
 	// The earliest due time is the first entry of each priority in
-	// messages_due (pending messages and final ones with pending legs).
+	// messages_due (pending messages and final ones with pending legs),
+	// when no lease is held; selectDueFrom walks one priority's entries
+	// past those that are.
+	selectDueFrom = `SELECT id, due_at FROM messages INDEXED BY messages_due
+		WHERE priority = ? AND due_at IS NOT NULL` + selectDueOrder
 	selectNextDue = `SELECT min(d) FROM (
 		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
 			AND priority = 1 ORDER BY due_at LIMIT 1) AS d
@@ -69,11 +74,13 @@ func (s *Store) Get(ctx context.Context, id int64) (*outbox.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
+	s.w.leases.show(r)
 	return r, nil
 }
 
 // List returns messages newest first, with recipients but without Raw or
-// attempt log. The page size defaults to 50 and is capped at 1000.
+// attempt log. The page size defaults to 50 and is capped at 1000. The
+// messages leases hold are listed sending (see leases.go).
 func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, error) {
 	limit := lq.Limit
 	if limit <= 0 {
@@ -84,6 +91,7 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 	if before <= 0 {
 		before = math.MaxInt64
 	}
+	lt := s.w.leases
 	var page outbox.Page
 	err := s.read(ctx, func(q querier) error {
 		// One row more than the page tells whether another page exists.
@@ -91,21 +99,28 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 			rows *sql.Rows
 			err  error
 		)
-		if lq.Status == "" {
+		switch {
+		case lq.Status == "":
 			rows, err = q.QueryContext(ctx, listAll, before, limit+1)
-		} else {
-			rows, err = q.QueryContext(ctx, listByStatus, string(lq.Status), before, limit+1)
+		case lq.Status == outbox.StatusSending:
+			rows, err = q.QueryContext(ctx, listByIDs, idList(lt.sending(before, limit+1)))
+		default:
+			// Rows the leases show sending are dropped: read enough.
+			rows, err = q.QueryContext(ctx, listByStatus, string(lq.Status), before, limit+1+lt.len())
 		}
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
+		for rows.Next() && len(page.Records) <= limit {
 			r, err := scanRecord(rows)
 			if err != nil {
 				return err
 			}
-			page.Records = append(page.Records, r)
+			lt.show(r)
+			if lq.Status == "" || r.Status == lq.Status {
+				page.Records = append(page.Records, r)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -147,12 +162,51 @@ func (s *Store) Stats(ctx context.Context) (outbox.Stats, error) {
 // NextDue returns the earliest due time of a pending message (a lease
 // expiry counts), or ok=false when nothing is pending.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	lt := s.w.leases
 	var due sql.NullInt64
 	err := s.read(ctx, func(q querier) error {
-		return q.QueryRowContext(ctx, selectNextDue).Scan(&due)
+		if lt.len() == 0 {
+			return q.QueryRowContext(ctx, selectNextDue).Scan(&due)
+		}
+		for _, p := range outbox.Priorities {
+			d, err := firstUnheld(ctx, q, lt, p)
+			if err != nil {
+				return err
+			}
+			if d.Valid && (!due.Valid || d.Int64 < due.Int64) {
+				due = d
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
+	if until, ok := lt.firstExpiry(); ok && (!due.Valid || until < due.Int64) {
+		due = sql.NullInt64{Int64: until, Valid: true}
+	}
 	return fromNullNanos(due), due.Valid, nil
+}
+
+// firstUnheld returns the due time of priority p's first entry in
+// messages_due that no lease holds (their expiries count apart).
+func firstUnheld(ctx context.Context, q querier, lt *leaseTable, p outbox.Priority) (sql.NullInt64, error) {
+	rows, err := q.QueryContext(ctx, selectDueFrom, int64(p))
+	if err != nil {
+		return sql.NullInt64{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			due sql.NullInt64
+		)
+		if err := rows.Scan(&id, &due); err != nil {
+			return sql.NullInt64{}, err
+		}
+		if _, held := lt.get(id); !held {
+			return due, nil
+		}
+	}
+	return sql.NullInt64{}, rows.Err()
 }

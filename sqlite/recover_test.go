@@ -9,7 +9,10 @@ import (
 	"github.com/outboxmail/outbox"
 )
 
-func TestOpenRecoversSendingMessages(t *testing.T) {
+// TestClaimsDieWithTheProcess: messages claimed by a store that closes
+// without their outcomes are due again at once after a reopen, and the old
+// leases are lost.
+func TestClaimsDieWithTheProcess(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -48,8 +51,9 @@ func TestOpenRecoversSendingMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Recovered() != 3 {
-		t.Errorf("Recovered() = %d, want 3", s.Recovered())
+	// Claims are held in memory: nothing was stored sending.
+	if s.Recovered() != 0 {
+		t.Errorf("Recovered() = %d, want 0", s.Recovered())
 	}
 	st, err := s.Stats(ctx)
 	if err != nil {
@@ -78,16 +82,58 @@ func TestOpenRecoversSendingMessages(t *testing.T) {
 	}
 }
 
+// TestOpenRecoversStoredSending: a message an older version stored
+// sending (its claim written to the database) goes back to the queue at
+// Open, deferred when an attempt was counted.
+func TestOpenRecoversStoredSending(t *testing.T) {
+	ctx, dir := context.Background(), t.TempDir()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, res := openWithTwo(t, dir, t0)
+	err := s.w.do(ctx, func(tx *tx) error {
+		return tx.exec(`UPDATE messages SET status = 'sending', lease = 7, due_at = ?, attempts = id - ?
+			WHERE id IN (?, ?)`, nanos(t0.Add(time.Hour)), res[0].ID, res[0].ID, res[1].ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	restart := t0.Add(time.Minute)
+	s, err = Open(ctx, Config{Dir: dir, Now: func() time.Time { return restart }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Recovered() != 2 {
+		t.Errorf("Recovered() = %d, want 2", s.Recovered())
+	}
+	for i, want := range []outbox.Status{outbox.StatusQueued, outbox.StatusDeferred} {
+		r, err := s.Get(ctx, res[i].ID)
+		if err != nil || r.Status != want || !r.NextAttemptAt.Equal(restart) {
+			t.Errorf("message %d after Open: %v %v, next attempt %s; want %s at %s", i, r.Status, err, r.NextAttemptAt, want, restart)
+		}
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counts[outbox.StatusSending] != 0 || st.Counts[outbox.StatusQueued] != 1 || st.Counts[outbox.StatusDeferred] != 1 {
+		t.Errorf("Counts = %v, want one queued and one deferred", st.Counts)
+	}
+	// The stored lease is lost.
+	if err := s.Complete(ctx, outbox.Outcome{ID: res[0].ID, Lease: 7, Now: restart, Status: outbox.StatusSent}); !errors.Is(err, outbox.ErrLeaseLost) {
+		t.Errorf("Complete under the stored lease = %v, want ErrLeaseLost", err)
+	}
+}
+
 // TestIDsNeverReused: ids keep growing across a purge of the newest
 // messages and a reopen, and lease tokens across a reopen.
 func TestIDsNeverReused(t *testing.T) {
 	ctx, dir := context.Background(), t.TempDir()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := openTestDir(t, dir)
-	res, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(1, t0), newTestRecord(2, t0)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, res := openWithTwo(t, dir, t0)
 	last := res[1].ID
 	claimed, err := s.Claim(ctx, outbox.ClaimRequest{Now: t0, Lease: time.Hour, Limit: 2})
 	if err != nil || len(claimed) != 2 {
@@ -129,4 +175,15 @@ func TestIDsNeverReused(t *testing.T) {
 	if st.Counts[outbox.StatusSending] != 1 || st.Counts[outbox.StatusSent] != 0 {
 		t.Errorf("Counts = %v, want the one message sending", st.Counts)
 	}
+}
+
+// openWithTwo opens the store in dir and enqueues two messages created at t0.
+func openWithTwo(t *testing.T, dir string, t0 time.Time) (*Store, []outbox.EnqueueResult) {
+	t.Helper()
+	s := openTestDir(t, dir)
+	res, err := s.Enqueue(context.Background(), []*outbox.Record{newTestRecord(1, t0), newTestRecord(2, t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, res
 }

@@ -26,6 +26,10 @@ type tx struct {
 	// rows holds new messages' rows not yet written (see
 	// writer.doBuffered).
 	rows newRows
+	// leaseUndo undoes the transaction's changes to the lease table if it
+	// fails; leasesDone are the leases its outcomes finished.
+	leaseUndo  []leaseUndo
+	leasesDone []int64
 }
 
 // flushRows writes the buffered rows. They are earlier requests' writes:
@@ -106,19 +110,20 @@ func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 }
 
 // savepoint runs fn inside a savepoint: if fn fails, its changes (and its
-// counter changes) are rolled back and its error returned; the rest of the
+// counter and lease changes) are rolled back and its error returned; the rest of the
 // transaction goes on.
 func (t *tx) savepoint(name string, fn func() error) error {
 	if err := t.exec("SAVEPOINT " + name); err != nil {
 		return fmt.Errorf("%w: savepoint: %w", errAbort, err)
 	}
-	saved := t.delta
+	saved, leases := t.delta, len(t.leaseUndo)
 	ferr := fn()
 	if errors.Is(ferr, errAbort) {
 		return ferr
 	}
 	if ferr != nil {
 		t.delta = saved
+		t.w.leases.undoTo(t, leases)
 		if err := t.exec("ROLLBACK TO " + name); err != nil {
 			return fmt.Errorf("%w: rollback to savepoint: %w (after %w)", errAbort, err, ferr)
 		}

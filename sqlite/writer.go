@@ -78,6 +78,9 @@ type writer struct {
 	// commit.
 	countsMu sync.Mutex
 	counts   counts
+
+	// leases are the claims held (see leases.go).
+	leases *leaseTable
 }
 
 // leaseBlock is how many lease tokens one save of the ceiling covers.
@@ -93,6 +96,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxGroup int) (*writer, erro
 		lazyWait: lazyWait,
 		reqs:     make(chan *request, maxGroup),
 		done:     make(chan struct{}),
+		leases:   newLeaseTable(),
 	}
 	var maxID sql.NullInt64
 	err := conn.QueryRowContext(ctx, `SELECT
@@ -328,11 +332,15 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	if err := t.exec("BEGIN IMMEDIATE"); err != nil {
 		return reqs, fmt.Errorf("begin: %w", err)
 	}
+	rollback := func() {
+		w.rollback()
+		w.leases.rolledBack(t)
+	}
 	var total counts
 	run := func(r *request) error {
 		err := w.runRequest(t, r)
 		if errors.Is(err, errAbort) {
-			w.rollback()
+			rollback()
 			return err
 		}
 		r.err = err
@@ -351,16 +359,16 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 		return reqs, err
 	}
 	if err := t.flushRows(); err != nil {
-		w.rollback()
+		rollback()
 		return reqs, err
 	}
 	ceiling, err := w.saveLeaseCeiling(t)
 	if err != nil {
-		w.rollback()
+		rollback()
 		return reqs, err
 	}
 	if err := t.exec("COMMIT"); err != nil {
-		w.rollback()
+		rollback()
 		return reqs, fmt.Errorf("commit: %w", err)
 	}
 	w.commits.Add(1)
@@ -368,6 +376,7 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	w.countsMu.Lock()
 	w.counts.add(total)
 	w.countsMu.Unlock()
+	w.leases.committed(t)
 	w.afterCommit()
 	return reqs, nil
 }

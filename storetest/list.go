@@ -138,3 +138,63 @@ func testListDuringInserts(t *testing.T, open Open) {
 		})
 	}
 }
+
+// testListWhileClaimed: claimed messages are listed sending, newest
+// first and page by page, and not under their stored status; NextDue
+// passes over them to the next unclaimed message or the earliest lease
+// expiry.
+func testListWhileClaimed(t *testing.T, open Open) {
+	s := open(t)
+	ctx := context.Background()
+	var recs []*outbox.Record
+	for i := range 5 {
+		recs = append(recs, newRecord(i, at(time.Duration(i)*time.Second)))
+	}
+	id := enqueue(t, s, recs...)
+	claimed := claim(t, s, at(10*time.Second), 2) // the two oldest
+	if got := ids(claimed); len(got) != 2 || got[0] != id[0] || got[1] != id[1] {
+		t.Fatalf("claimed %v, want %v", got, id[:2])
+	}
+	wantIDs := func(status outbox.Status, want ...int64) {
+		t.Helper()
+		got := listAll(t, s, status, 1)
+		if len(got) != len(want) {
+			t.Fatalf("List(%q) = %v, want %v", status, ids(got), want)
+		}
+		for i, r := range got {
+			if r.ID != want[i] || (status != "" && r.Status != status) {
+				t.Fatalf("List(%q) = %v (position %d: %d %s), want %v", status, ids(got), i, r.ID, r.Status, want)
+			}
+		}
+	}
+	wantIDs(outbox.StatusSending, id[1], id[0])
+	wantIDs(outbox.StatusQueued, id[4], id[3], id[2])
+	for _, r := range listAll(t, s, "", 2) {
+		if want := map[bool]outbox.Status{true: outbox.StatusSending, false: outbox.StatusQueued}[r.ID <= id[1]]; r.Status != want {
+			t.Errorf("List() shows message %d %s, want %s", r.ID, r.Status, want)
+		}
+	}
+	if due, ok, err := s.NextDue(ctx); err != nil || !ok || !due.Equal(at(2*time.Second)) {
+		t.Errorf("NextDue = %s, %v, %v; want the first unclaimed message's %s", due, ok, err, at(2*time.Second))
+	}
+
+	// One claimed message deferred: no longer sending, listed deferred.
+	o := outbox.Outcome{ID: id[0], Lease: claimed[0].Lease, Now: at(11 * time.Second), Status: outbox.StatusDeferred,
+		NextAttemptAt: at(time.Hour), Attempts: 1}
+	if err := s.Complete(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(outbox.StatusSending, id[1])
+	wantIDs(outbox.StatusDeferred, id[0])
+
+	// Everything due claimed: the earliest lease expiry is next.
+	if got := claim(t, s, at(20*time.Second), 10); len(got) != 3 {
+		t.Fatalf("claimed %v, want the three queued", ids(got))
+	}
+	wantIDs(outbox.StatusQueued)
+	wantIDs(outbox.StatusSending, id[4], id[3], id[2], id[1])
+	if due, ok, err := s.NextDue(ctx); err != nil || !ok || !due.Equal(at(10*time.Second+lease)) {
+		t.Errorf("NextDue = %s, %v, %v; want the first lease expiry %s", due, ok, err, at(10*time.Second+lease))
+	}
+	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusSending: 4, outbox.StatusDeferred: 1})
+}

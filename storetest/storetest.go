@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"Cancel", testCancel},
 		{"ListPages", testListPages},
 		{"ListDuringInserts", testListDuringInserts},
+		{"ListWhileClaimed", testListWhileClaimed},
 		{"CountersMatchFullCount", testCounters},
 		{"Purge", testPurge},
 		{"NextDue", testNextDue},

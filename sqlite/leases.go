@@ -1,0 +1,172 @@
+package sqlite
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/outboxmail/outbox"
+)
+
+// Claims are held in memory, not in the database: only one process ever
+// opens a data directory (lockDir), and a claim dies with it, so a claim
+// writes nothing. A claimed message keeps its stored row as it was
+// (queued or deferred, due when it was due); the store shows it sending
+// while its lease is held, skips it in claims until the lease runs out,
+// and its outcome is written as one change from the stored status. A
+// process that dies mid-delivery leaves its claimed messages as they were
+// stored: due, and claimed again after a restart.
+//
+// The writer goroutine is the only one to change the table, inside its
+// transactions: tx.leaseUndo records each change so that a group that
+// fails puts the table back as it was, and a completed lease is only
+// marked done until its outcome commits. Readers take the lock to look.
+
+// lease is a claim held on one message.
+type lease struct {
+	token int64
+	until int64 // lease expiry (Unix ns): claimable again from then
+	at    int64 // when it was claimed: the record's UpdatedAt while held
+	// stored is the message's status as stored: queued or deferred, or a
+	// final status for a message claimed for its pending legs.
+	stored outbox.Status
+	// done is set once its outcome is written in the open transaction;
+	// the lease goes when that commits.
+	done bool
+}
+
+// leaseTable is the claims held, by message id.
+type leaseTable struct {
+	mu sync.RWMutex
+	m  map[int64]lease
+}
+
+func newLeaseTable() *leaseTable {
+	return &leaseTable{m: make(map[int64]lease)}
+}
+
+// leaseUndo restores one entry of the table.
+type leaseUndo struct {
+	id   int64
+	prev lease
+	had  bool
+}
+
+// get returns the lease on id, done or not.
+func (lt *leaseTable) get(id int64) (lease, bool) {
+	lt.mu.RLock()
+	defer lt.mu.RUnlock()
+	l, ok := lt.m[id]
+	return l, ok
+}
+
+// claimable reports whether a claim at now may take id: no lease holds it,
+// or its lease ran out. The writer's view: a done lease's outcome is
+// already in the transaction.
+func (lt *leaseTable) claimable(id, now int64) bool {
+	l, ok := lt.get(id)
+	return !ok || l.done || l.until <= now
+}
+
+// set puts l on id for the open transaction t.
+func (lt *leaseTable) set(t *tx, id int64, l lease) {
+	lt.mu.Lock()
+	prev, had := lt.m[id]
+	lt.m[id] = l
+	lt.mu.Unlock()
+	t.leaseUndo = append(t.leaseUndo, leaseUndo{id: id, prev: prev, had: had})
+}
+
+// finish marks the lease on id done in the open transaction t.
+func (lt *leaseTable) finish(t *tx, id int64) {
+	lt.mu.Lock()
+	prev := lt.m[id]
+	l := prev
+	l.done = true
+	lt.m[id] = l
+	lt.mu.Unlock()
+	t.leaseUndo = append(t.leaseUndo, leaseUndo{id: id, prev: prev, had: true})
+	t.leasesDone = append(t.leasesDone, id)
+}
+
+// committed drops the leases t finished, now that their outcomes are
+// stored.
+func (lt *leaseTable) committed(t *tx) {
+	if len(t.leasesDone) == 0 {
+		return
+	}
+	lt.mu.Lock()
+	for _, id := range t.leasesDone {
+		if l, ok := lt.m[id]; ok && l.done {
+			delete(lt.m, id)
+		}
+	}
+	lt.mu.Unlock()
+}
+
+// rolledBack puts back what t changed, latest first.
+func (lt *leaseTable) rolledBack(t *tx) { lt.undoTo(t, 0) }
+
+// undoTo puts back what t changed after its first n changes, latest
+// first (a savepoint rolled back).
+func (lt *leaseTable) undoTo(t *tx, n int) {
+	lt.mu.Lock()
+	for i := len(t.leaseUndo) - 1; i >= n; i-- {
+		u := t.leaseUndo[i]
+		if u.had {
+			lt.m[u.id] = u.prev
+		} else {
+			delete(lt.m, u.id)
+		}
+	}
+	lt.mu.Unlock()
+	t.leaseUndo = t.leaseUndo[:n]
+}
+
+// len returns the number of leases in the table.
+func (lt *leaseTable) len() int {
+	lt.mu.RLock()
+	defer lt.mu.RUnlock()
+	return len(lt.m)
+}
+
+// show overlays the claim held on r, if any, on the record read from the
+// database: a queued or deferred message held by a lease is sending. A
+// done lease no longer shows: a reader whose snapshot predates the commit
+// of its outcome sees the message as stored before it, for that moment.
+func (lt *leaseTable) show(r *outbox.Record) {
+	l, ok := lt.get(r.ID)
+	if !ok || l.done || !r.Status.Pending() || !l.stored.Pending() {
+		return
+	}
+	r.Status = outbox.StatusSending
+	r.UpdatedAt = time.Unix(0, l.at).UTC()
+	r.Lease, r.LeaseUntil = l.token, time.Unix(0, l.until).UTC()
+}
+
+// sending returns the ids of the messages held sending below before, newest
+// first, at most n.
+func (lt *leaseTable) sending(before int64, n int) []int64 {
+	lt.mu.RLock()
+	var ids []int64
+	for id, l := range lt.m {
+		if id < before && !l.done && l.stored.Pending() {
+			ids = append(ids, id)
+		}
+	}
+	lt.mu.RUnlock()
+	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
+	return ids[:min(n, len(ids))]
+}
+
+// firstExpiry returns the earliest expiry of a lease not done, or ok=false.
+func (lt *leaseTable) firstExpiry() (until int64, ok bool) {
+	lt.mu.RLock()
+	defer lt.mu.RUnlock()
+	for _, l := range lt.m {
+		if !l.done && (!ok || l.until < until) {
+			until, ok = l.until, true
+		}
+	}
+	return until, ok
+}
