@@ -2,8 +2,11 @@
 // outbox.db, in a data directory, with no server to run.
 //
 // Open takes an exclusive lock on the directory (ErrLocked when another
-// process holds it), applies the embedded migrations and returns to the
-// queue, due at once, every message a dead predecessor left sending.
+// process holds it) and applies the embedded migrations. As no other
+// process can hold the directory, claims are held in memory (leases.go):
+// a claim only reads, a claimed message keeps its stored row and is shown
+// sending while its lease is held, and a process that dies takes its
+// claims with it, leaving those messages due.
 //
 // All writes go through a single writer goroutine that owns the only write
 // connection. It takes the first waiting request, drains every other one
@@ -31,5 +34,7 @@
 // status is counted when the store opens (one walk of an index) and kept
 // in memory by the writer, which only ever changes it.
 // Claim, NextDue, listing by status, the oldest pending message and purge
-// each walk an index, so their cost does not grow with the queue.
+// each walk an index, so their cost does not grow with the queue (claims
+// and NextDue also walk past the rows leases hold: as many as deliveries
+// under way).
 package sqlite

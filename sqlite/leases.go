@@ -8,7 +8,8 @@ import (
 	"github.com/outboxmail/outbox"
 )
 
-// Claims are held in memory, not in the database: only one process ever
+// Claims are held in memory, not in the database (the messages table's
+// lease column, from the version that stored them, is left 0): only one process ever
 // opens a data directory (lockDir), and a claim dies with it, so a claim
 // writes nothing. A claimed message keeps its stored row as it was
 // (queued or deferred, due when it was due); the store shows it sending
@@ -16,6 +17,12 @@ import (
 // and its outcome is written as one change from the stored status. A
 // process that dies mid-delivery leaves its claimed messages as they were
 // stored: due, and claimed again after a restart.
+//
+// A claimed row keeps the due_at it had, so it stays at the head of
+// messages_due: claims, NextDue and a hand-off's look for mail due ahead
+// walk past the rows leases hold, as many as deliveries under way (the
+// workers, and the line of hand-offs), however long the queue. A message
+// whose lease ran out is claimed again in its place by due time.
 //
 // The writer goroutine is the only one to change the table, inside its
 // transactions: tx.leaseUndo records each change so that a group that
@@ -132,11 +139,13 @@ func (lt *leaseTable) len() int {
 
 // show overlays the claim held on r, if any, on the record read from the
 // database: a queued or deferred message held by a lease is sending. A
-// done lease no longer shows: a reader whose snapshot predates the commit
-// of its outcome sees the message as stored before it, for that moment.
+// done lease still shows until its outcome commits: a reader's snapshot
+// taken before that commit holds the row as it was before the outcome.
+// (Between that commit and the lease's removal right after, a message
+// whose outcome left it pending shows sending a moment longer.)
 func (lt *leaseTable) show(r *outbox.Record) {
 	l, ok := lt.get(r.ID)
-	if !ok || l.done || !r.Status.Pending() || !l.stored.Pending() {
+	if !ok || !r.Status.Pending() || !l.stored.Pending() {
 		return
 	}
 	r.Status = outbox.StatusSending
@@ -145,12 +154,12 @@ func (lt *leaseTable) show(r *outbox.Record) {
 }
 
 // sending returns the ids of the messages held sending below before, newest
-// first, at most n.
+// first, at most n (done leases too: see show).
 func (lt *leaseTable) sending(before int64, n int) []int64 {
 	lt.mu.RLock()
 	var ids []int64
 	for id, l := range lt.m {
-		if id < before && !l.done && l.stored.Pending() {
+		if id < before && l.stored.Pending() {
 			ids = append(ids, id)
 		}
 	}
@@ -159,12 +168,13 @@ func (lt *leaseTable) sending(before int64, n int) []int64 {
 	return ids[:min(n, len(ids))]
 }
 
-// firstExpiry returns the earliest expiry of a lease not done, or ok=false.
+// firstExpiry returns the earliest expiry of a lease, or ok=false (done
+// leases too: see show).
 func (lt *leaseTable) firstExpiry() (until int64, ok bool) {
 	lt.mu.RLock()
 	defer lt.mu.RUnlock()
 	for _, l := range lt.m {
-		if !l.done && (!ok || l.until < until) {
+		if !ok || l.until < until {
 			until, ok = l.until, true
 		}
 	}

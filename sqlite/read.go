@@ -22,7 +22,7 @@ const (
 	listAll = `SELECT ` + recordColumns + ` FROM messages
 		WHERE id < ? ORDER BY id DESC LIMIT ?`
 	listByStatus = `SELECT ` + recordColumns + ` FROM messages INDEXED BY messages_status
-		WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?`
+		WHERE status = ? AND id < ? ORDER BY id DESC`
 	listByIDs = selectRecords + ` ORDER BY id DESC`
 	// The oldest pending message is the first id of each pending status
 	// (ids grow with time), through messages_status.
@@ -94,36 +94,58 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 	lt := s.w.leases
 	var page outbox.Page
 	err := s.read(ctx, func(q querier) error {
-		// One row more than the page tells whether another page exists.
-		var (
-			rows *sql.Rows
-			err  error
-		)
-		switch {
-		case lq.Status == "":
-			rows, err = q.QueryContext(ctx, listAll, before, limit+1)
-		case lq.Status == outbox.StatusSending:
-			rows, err = q.QueryContext(ctx, listByIDs, idList(lt.sending(before, limit+1)))
-		default:
-			// Rows the leases show sending are dropped: read enough.
-			rows, err = q.QueryContext(ctx, listByStatus, string(lq.Status), before, limit+1+lt.len())
+		// One record more than the page tells whether another page exists.
+		keep := func(rows *sql.Rows) error {
+			defer rows.Close()
+			for len(page.Records) <= limit && rows.Next() {
+				r, err := scanRecord(rows)
+				if err != nil {
+					return err
+				}
+				lt.show(r)
+				if lq.Status == "" || r.Status == lq.Status {
+					page.Records = append(page.Records, r)
+				}
+			}
+			return rows.Err()
 		}
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() && len(page.Records) <= limit {
-			r, err := scanRecord(rows)
+		switch lq.Status {
+		case "":
+			rows, err := q.QueryContext(ctx, listAll, before, limit+1)
+			if err == nil {
+				err = keep(rows)
+			}
 			if err != nil {
 				return err
 			}
-			lt.show(r)
-			if lq.Status == "" || r.Status == lq.Status {
-				page.Records = append(page.Records, r)
+		case outbox.StatusSending:
+			// From the lease table, whose newest ids may not be stored
+			// yet (a hand-off before its commit): ask again below the
+			// last id until the page is full or no id is left.
+			for cursor := before; len(page.Records) <= limit; {
+				ids := lt.sending(cursor, limit+1-len(page.Records))
+				if len(ids) == 0 {
+					break
+				}
+				rows, err := q.QueryContext(ctx, listByIDs, idList(ids))
+				if err == nil {
+					err = keep(rows)
+				}
+				if err != nil {
+					return err
+				}
+				cursor = ids[len(ids)-1]
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
+		default:
+			// No LIMIT: rows the leases show sending are passed over,
+			// and the walk stops once the page is full.
+			rows, err := q.QueryContext(ctx, listByStatus, string(lq.Status), before)
+			if err == nil {
+				err = keep(rows)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if len(page.Records) > limit {
 			page.Records = page.Records[:limit]

@@ -85,9 +85,11 @@ type Store struct {
 var _ outbox.Store = (*Store)(nil)
 
 // Open opens (or creates) the store in cfg.Dir: it locks the directory
-// (ErrLocked if another process holds it), applies the schema migrations,
-// and puts every message left sending by a previous process back in the
-// queue, due at once (see Recovered).
+// (ErrLocked if another process holds it) and applies the schema
+// migrations. Claims are held in memory (see leases.go), so the messages a
+// previous process was delivering are stored as before their claim, and
+// due; any an older version stored sending go back in the queue, due at
+// once (see Recovered).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -193,8 +195,9 @@ func dsn(path string, q url.Values) string {
 	return u.String()
 }
 
-// Recovered returns how many messages Open found sending, left by a
-// process that died mid-delivery, and put back in the queue.
+// Recovered returns how many messages Open found stored sending, left by
+// an older version (which wrote claims to the database) that died
+// mid-delivery, and put back in the queue.
 func (s *Store) Recovered() int { return s.recovered }
 
 // Commits returns the number of write transactions committed since Open.
