@@ -94,12 +94,15 @@ func countsWALPages(conn *sql.Conn) bool {
 
 // afterCommit schedules checkpoints: a background pass once enough pages
 // were appended, then, when that pass is done, the tail in the writer. A
-// failed checkpoint leaves its pages in the WAL for the next one.
-func (w *writer) afterCommit() {
+// failed checkpoint leaves its pages in the WAL for the next one. It
+// reports whether the commit wrote pages (true when pages are not
+// counted).
+func (w *writer) afterCommit() bool {
 	if w.ckpt == nil {
-		return
+		return true
 	}
-	w.walPages += w.walPagesWritten()
+	pages := w.walPagesWritten()
+	w.walPages += pages
 	switch {
 	case w.ckptPending && w.ckpt.passes.Load() > w.ckptSeen:
 		checkpoint(context.Background(), w.conn)
@@ -108,4 +111,5 @@ func (w *writer) afterCommit() {
 		w.ckptSeen, w.ckptPending = w.ckpt.passes.Load(), true
 		w.ckpt.kick <- struct{}{}
 	}
+	return pages > 0
 }

@@ -97,6 +97,9 @@ func (s *syncer) loop() {
 	for g := range s.groups {
 		batch = drain(s.groups, append(batch[:0], g), math.MaxInt)
 		err := s.sync()
+		// No longer pending once synced: a caller answered finds the
+		// syncer idle unless more came.
+		s.pending.Add(-int64(len(batch)))
 		for _, g := range batch {
 			for _, r := range g {
 				if err != nil && r.err == nil {
@@ -105,7 +108,6 @@ func (s *syncer) loop() {
 				close(r.done)
 			}
 		}
-		s.pending.Add(-int64(len(batch)))
 		clear(batch)
 		select {
 		case s.ready <- struct{}{}:

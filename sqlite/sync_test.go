@@ -88,3 +88,26 @@ func TestWritesShareTheCommitWhileSyncing(t *testing.T) {
 		t.Errorf("%d commits for %d requests that came while syncing, want 1", got, callers)
 	}
 }
+
+// TestGroupWritingNothingNeedsNoFsync: a claim, which writes nothing, is
+// answered without an fsync once every earlier commit is on disk; a write
+// after it still waits for its own.
+func TestGroupWritingNothingNeedsNoFsync(t *testing.T) {
+	s := openTest(t)
+	ctx, now := context.Background(), time.Now()
+	if _, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(1, now), newTestRecord(2, now)}); err != nil {
+		t.Fatal(err)
+	}
+	// The first claim saves the lease tokens' ceiling: a write.
+	if recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 1}); err != nil || len(recs) != 1 {
+		t.Fatalf("Claim = %d records, %v", len(recs), err)
+	}
+	s.w.sync.file.Close() // any fsync from now on fails
+	recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 10})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Claim = %d records, %v; want the message, without an fsync", len(recs), err)
+	}
+	if _, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(3, now)}); err == nil {
+		t.Fatal("an enqueue was answered without its fsync")
+	}
+}

@@ -310,10 +310,19 @@ func (w *writer) runGroup(group []*request) {
 		return
 	}
 	err := w.sync.failed()
+	wrote := false
 	if err == nil {
-		picked, err = w.runTx(picked)
+		picked, wrote, err = w.runTx(picked)
 	}
-	if err == nil {
+	switch {
+	case err == nil && !wrote && !w.sync.busy():
+		// Nothing written (claims, refused writes), and every commit
+		// before is on disk: nothing to wait for.
+		for _, r := range picked {
+			close(r.done)
+		}
+		return
+	case err == nil:
 		w.sync.add(picked)
 		return
 	}
@@ -325,12 +334,13 @@ func (w *writer) runGroup(group []*request) {
 
 // runTx runs the requests in one transaction, and those that arrive while
 // the last commit is still being synced (see extend); each request's error
-// is set on it. It returns every request it ran; the error is for them
-// all: nothing was stored.
-func (w *writer) runTx(reqs []*request) ([]*request, error) {
+// is set on it. It returns every request it ran and whether the commit
+// wrote anything (true when it cannot tell); the error is for them all:
+// nothing was stored.
+func (w *writer) runTx(reqs []*request) ([]*request, bool, error) {
 	t := &tx{w: w}
 	if err := t.exec("BEGIN IMMEDIATE"); err != nil {
-		return reqs, fmt.Errorf("begin: %w", err)
+		return reqs, false, fmt.Errorf("begin: %w", err)
 	}
 	rollback := func() {
 		w.rollback()
@@ -351,25 +361,25 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	}
 	for _, r := range reqs {
 		if err := run(r); err != nil {
-			return reqs, err
+			return reqs, false, err
 		}
 	}
 	reqs, err := w.extend(reqs, run)
 	if err != nil {
-		return reqs, err
+		return reqs, false, err
 	}
 	if err := t.flushRows(); err != nil {
 		rollback()
-		return reqs, err
+		return reqs, false, err
 	}
 	ceiling, err := w.saveLeaseCeiling(t)
 	if err != nil {
 		rollback()
-		return reqs, err
+		return reqs, false, err
 	}
 	if err := t.exec("COMMIT"); err != nil {
 		rollback()
-		return reqs, fmt.Errorf("commit: %w", err)
+		return reqs, false, fmt.Errorf("commit: %w", err)
 	}
 	w.commits.Add(1)
 	w.leaseCeiling = ceiling
@@ -377,8 +387,7 @@ func (w *writer) runTx(reqs []*request) ([]*request, error) {
 	w.counts.add(total)
 	w.countsMu.Unlock()
 	w.leases.committed(t)
-	w.afterCommit()
-	return reqs, nil
+	return reqs, w.afterCommit(), nil
 }
 
 // extend adds requests to the open transaction while the syncer is still
