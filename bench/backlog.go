@@ -15,47 +15,78 @@ const (
 	fillClients = 4
 )
 
-// fill queues messages for a month from now until upTo are queued, as
-// fast as the batch API takes them. They stay queued for the rest of the
-// run: the backlog the delivery phase then works beside.
-func (b *bench) fill(ctx context.Context, upTo int) (Result, error) {
-	n := upTo - b.queued
+// deliveryPhases fills the baseline backlog on the bench's daemon and,
+// when --backlog asks for a larger one, that backlog on a second daemon
+// of its own; then it measures delivery with each, their runs
+// alternating, so that the ratio of the two compares runs made side by
+// side rather than minutes apart on a machine whose speed drifts. It
+// returns the fills, then each backlog's delivery result.
+func (b *bench) deliveryPhases(ctx context.Context) ([]Result, error) {
+	var out []Result
+	targets := []*served{b.served}
+	steps := backlogSteps(b.cfg.Backlog)
+	if len(steps) > 1 {
+		fmt.Fprintf(b.out, "starting a second outbox serve for the backlog of %d\n", steps[1])
+		var err error
+		if b.backlog, err = b.startServed(ctx, "-backlog", nil); err != nil {
+			return nil, err
+		}
+		targets = append(targets, b.backlog)
+	}
+	for i, t := range targets {
+		r, err := b.fill(ctx, t, steps[i])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	runs := make([][]Result, len(targets))
+	for run := range max(b.cfg.DeliveryRuns, 1) {
+		for i, t := range targets {
+			r, err := b.deliveryRun(ctx, t, run+1)
+			if err != nil {
+				return out, err
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	for _, rs := range runs {
+		out = append(out, median(rs))
+	}
+	return out, nil
+}
+
+// fill queues messages for a month from now on t until upTo are queued,
+// as fast as the batch API takes them. They stay queued for the rest of
+// the run: the backlog the delivery phase then works beside.
+func (b *bench) fill(ctx context.Context, t *served, upTo int) (Result, error) {
+	n := upTo - t.queued
 	res := Result{Phase: "backlog-fill", Target: "outbox", Queued: upTo}
 	if n <= 0 {
 		return res, nil
 	}
-	sinceStart := !b.daemon.resetPeak()
+	sinceStart := !t.daemon.resetPeak()
 	later := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
 	tag := phaseTag(fmt.Sprintf("backlog%d", upTo), "outbox")
 	p := startProgress(b.out, b.tty, fmt.Sprintf("backlog fill to %d", upTo), n)
 	start := time.Now()
-	recs := b.http.batch(ctx, tag, n, fillSize, fillClients, later, p)
+	recs := t.http.batch(ctx, tag, n, fillSize, fillClients, later, p)
 	el := time.Since(start)
 	lat, acked, errs := merge(recs)
 	p.finish(fmt.Sprintf("queued for later, %d errors", errs))
-	b.queued += acked
+	t.queued += acked
 	l := summarize(lat)
 	res.Messages, res.Errors, res.Seconds, res.Rate, res.Latency = acked, errs, el.Seconds(), float64(acked)/el.Seconds(), &l
-	res.Queued = b.queued
-	_, res.PeakRSS, _ = b.daemon.memory()
+	res.Queued = t.queued
+	_, res.PeakRSS, _ = t.daemon.memory()
 	res.PeakRSSSinceStart = sinceStart
 	res.Note = fmt.Sprintf("batches of %d from %d clients, send_at a month ahead", fillSize, fillClients)
 	return res, ctx.Err()
 }
 
-// delivery measures how fast the engine drains messages that fall due
-// together while the backlog stays queued, DeliveryRuns times, and
-// returns the run of median rate (the note lists every run's): a single
-// run is at the mercy of whatever else the machine does.
-func (b *bench) delivery(ctx context.Context, queued int) (Result, error) {
-	var runs []Result
-	for i := range max(b.cfg.DeliveryRuns, 1) {
-		r, err := b.deliveryRun(ctx, queued, i+1)
-		if err != nil {
-			return r, err
-		}
-		runs = append(runs, r)
-	}
+// median returns the run of median delivery rate (the note lists every
+// run's): a single run is at the mercy of whatever else the machine does.
+func median(runs []Result) Result {
 	sort.Slice(runs, func(i, j int) bool { return runs[i].E2E.Rate < runs[j].E2E.Rate })
 	res := runs[len(runs)/2]
 	if len(runs) > 1 {
@@ -69,21 +100,21 @@ func (b *bench) delivery(ctx context.Context, queued int) (Result, error) {
 		}
 		res.Note = note
 	}
-	return res, nil
+	return res
 }
 
 // deliveryRun is one delivery measurement: it enqueues the messages
 // (untimed) with a send_at a few seconds ahead, and times their delivery
 // from that moment to the last arrival at the sink.
-func (b *bench) deliveryRun(ctx context.Context, queued, run int) (Result, error) {
+func (b *bench) deliveryRun(ctx context.Context, t *served, run int) (Result, error) {
 	n := b.cfg.Delivery
-	tag := phaseTag(fmt.Sprintf("delivery%dr%d", queued, run), "outbox")
+	tag := phaseTag(fmt.Sprintf("delivery%dr%d", t.queued, run), "outbox")
 	b.sink.expect(tag)
-	res := Result{Phase: "delivery", Target: "outbox", Queued: b.queued}
+	res := Result{Phase: "delivery", Target: "outbox", Queued: t.queued}
 	lead := 3*time.Second + time.Duration(n)*time.Second/5000
 	due := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)
-	p := startProgress(b.out, b.tty, fmt.Sprintf("delivery enqueue (%d q.)", b.queued), n)
-	recs := b.http.batch(ctx, tag, n, b.cfg.BatchSize, b.cfg.Clients, due, p)
+	p := startProgress(b.out, b.tty, fmt.Sprintf("delivery enqueue (%d q.)", t.queued), n)
+	recs := t.http.batch(ctx, tag, n, b.cfg.BatchSize, b.cfg.Clients, due, p)
 	_, acked, errs := merge(recs)
 	p.finish(fmt.Sprintf("scheduled for %s, %d errors", due.Format("15:04:05"), errs))
 	res.Messages, res.Errors = acked, errs
@@ -95,14 +126,14 @@ func (b *bench) deliveryRun(ctx context.Context, queued, run int) (Result, error
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
-	sinceStart := !b.daemon.resetPeak()
-	cpu0, cpuErr := b.daemon.cpu()
-	if err := b.awaitDelivery(ctx, tag, fmt.Sprintf("delivery (%d queued)", b.queued), acked); err != nil {
+	sinceStart := !t.daemon.resetPeak()
+	cpu0, cpuErr := t.daemon.cpu()
+	if err := b.awaitDelivery(ctx, tag, fmt.Sprintf("delivery (%d queued)", t.queued), acked); err != nil {
 		return res, err
 	}
 	res.E2E = endToEnd(b.sink.snapshot(tag), due)
-	res.CPUPerMessage = b.daemon.cpuSince(cpu0, cpuErr, acked)
-	_, res.PeakRSS, _ = b.daemon.memory()
+	res.CPUPerMessage = t.daemon.cpuSince(cpu0, cpuErr, acked)
+	_, res.PeakRSS, _ = t.daemon.memory()
 	res.PeakRSSSinceStart = sinceStart
 	return res, nil
 }

@@ -12,19 +12,30 @@ import (
 )
 
 // bench holds what a run sets up: the sink, the outbox daemon and the
-// drivers.
+// drivers; and, for a delivery phase with a large backlog, a second
+// daemon that holds it.
 type bench struct {
-	cfg    Config
-	out    io.Writer // progress
-	tty    bool
-	dir    string
-	sink   *sink
-	daemon *outboxd
-	http   *httpLoad
-	queued int // messages queued for later
-	// failed keeps the work dir (data dir and the daemon's log) for a
+	cfg Config
+	out io.Writer // progress
+	tty bool
+	dir string
+	// bin, backend and env start a daemon (startServed).
+	bin, backend string
+	env          []string
+	sink         *sink
+	*served      // every phase's daemon, the backlog baseline's too
+	backlog      *served
+	// failed keeps the work dir (data dirs and the daemons' logs) for a
 	// look at what went wrong.
 	failed bool
+}
+
+// served is an outbox serve the bench drives: the process, the HTTP load
+// on its API and the messages it holds queued for later.
+type served struct {
+	daemon *outboxd
+	http   *httpLoad
+	queued int
 }
 
 // newBench builds outbox and starts the sink and `outbox serve`.
@@ -38,25 +49,21 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 		b.close()
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	backendURL := "smtp://" + b.sink.Addr() + "?tls=none"
-	dataDir := filepath.Join(b.dir, "data")
-	var env []string
+	b.backend = "smtp://" + b.sink.Addr() + "?tls=none"
 	fmt.Fprintf(stderr, "building outbox… (work dir %s)\n", b.dir)
-	bin, err := daemon.Build(ctx, b.dir)
-	if err != nil {
+	if b.bin, err = daemon.Build(ctx, b.dir); err != nil {
 		b.close()
 		return nil, err
 	}
-	args := daemon.ServeArgs("--data-dir", dataDir, "--backend", backendURL)
+	var extra []string
 	if cfg.Profile != "" {
-		args = append(args, "--cpuprofile", cfg.Profile)
+		extra = append(extra, "--cpuprofile", cfg.Profile)
 		fmt.Fprintf(stderr, "profiling outbox serve: CPU profile to %s\n", cfg.Profile)
 	}
 	if cfg.Workers > 0 {
-		env = append(env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
+		b.env = append(b.env, fmt.Sprintf("OUTBOX_WORKERS=%d", cfg.Workers))
 	}
-	if b.daemon, err = startDaemon(ctx, bin, args, filepath.Join(b.dir, "outbox.log"), env); err != nil {
-		b.failed = true
+	if b.served, err = b.startServed(ctx, "", extra); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -65,15 +72,30 @@ func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error)
 		smtpNote = "SMTP on " + b.daemon.SMTP
 	}
 	fmt.Fprintf(stderr, "sink on %s; outbox serve (pid %d) on %s, %s\n", b.sink.Addr(), b.daemon.PID(), b.daemon.URL, smtpNote)
-	b.http = newHTTPLoad(b.daemon.URL, max(cfg.Clients, 4))
 	return b, nil
+}
+
+// startServed starts an outbox serve on data dir "data"+suffix, logging
+// to "outbox"+suffix+".log" in the work dir, delivering to the sink.
+func (b *bench) startServed(ctx context.Context, suffix string, extra []string) (*served, error) {
+	args := daemon.ServeArgs(append([]string{"--data-dir", filepath.Join(b.dir, "data"+suffix),
+		"--backend", b.backend}, extra...)...)
+	d, err := startDaemon(ctx, b.bin, args, filepath.Join(b.dir, "outbox"+suffix+".log"), b.env)
+	if err != nil {
+		b.failed = true
+		return nil, err
+	}
+	return &served{daemon: d, http: newHTTPLoad(d.URL, max(b.cfg.Clients, 4))}, nil
 }
 
 // close stops everything and removes the work dir, unless --keep or the
 // run failed.
 func (b *bench) close() {
-	if b.daemon != nil {
-		if err := b.daemon.stop(); err != nil {
+	for _, s := range []*served{b.served, b.backlog} {
+		if s == nil {
+			continue
+		}
+		if err := s.daemon.stop(); err != nil {
 			fmt.Fprintln(b.out, err)
 		}
 	}
@@ -139,13 +161,14 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 		}
 	}
 	if c.Delivery > 0 {
-		for _, queued := range backlogSteps(c.Backlog) {
-			if err := add(b.fill(ctx, queued)); err != nil {
+		results, err := b.deliveryPhases(ctx)
+		for _, r := range results {
+			if err := add(r, nil); err != nil {
 				return nil, err
 			}
-			if err := add(b.delivery(ctx, queued)); err != nil {
-				return nil, err
-			}
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	// The per-phase readings reset the kernel's peak; the run's peak is
@@ -156,8 +179,10 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 	for _, r := range rep.Results {
 		rep.PeakRSS = max(rep.PeakRSS, r.PeakRSS)
 	}
-	if !b.daemon.Alive() {
-		return nil, fmt.Errorf("outbox serve died during the run: %v", b.daemon.Wait())
+	for _, s := range []*served{b.served, b.backlog} {
+		if s != nil && !s.daemon.Alive() {
+			return nil, fmt.Errorf("outbox serve died during the run: %v", s.daemon.Wait())
+		}
 	}
 	rep.finish()
 	return rep, nil

@@ -21,9 +21,12 @@
 //     stall is not hidden by the load generator waiting for it;
 //   - smtp: N concurrent SMTP sessions, one transaction per message;
 //   - delivery: messages scheduled for the same second are released at
-//     once and delivered to the sink, first with 1,000 messages queued for
-//     later, then (with --backlog) with that many queued; each is run
-//     three times (--delivery-runs) and the median run is reported.
+//     once and delivered to the sink, with 1,000 messages queued for
+//     later; with --backlog, a second `outbox serve` on a data directory
+//     of its own holds that many queued, and the two are measured in
+//     turn, run after run, so that their ratio compares runs made side by
+//     side; each is run three times (--delivery-runs) and its median run
+//     is reported.
 //
 // Every phase reports its acceptance rate and latencies, the end-to-end
 // rate and latencies (submitted → received by the sink), the peak RSS of
