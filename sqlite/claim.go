@@ -15,7 +15,7 @@ import (
 // over those whose lease is held. A final message has a due_at only while
 // it has pending legs; claiming it leases it without changing its status.
 const (
-	selectDue = `SELECT id, status FROM messages INDEXED BY messages_due
+	selectDue = `SELECT id FROM messages INDEXED BY messages_due
 		WHERE priority = ? AND due_at <= ?` + selectDueOrder
 	// No LIMIT: the claim reads as many rows as it wants, and the index
 	// walk stops there. A LIMIT bound as a parameter would make SQLite
@@ -31,7 +31,7 @@ func selectDueSkipping(n int) string {
 	if n == 0 {
 		return selectDue
 	}
-	return `SELECT id, status FROM messages INDEXED BY messages_due
+	return `SELECT id FROM messages INDEXED BY messages_due
 		WHERE priority = ? AND due_at <= ? AND backend NOT IN (?` +
 		strings.Repeat(", ?", n-1) + `)` + selectDueOrder
 }
@@ -64,9 +64,9 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 		ctx := context.Background()
 		now := nanos(req.Now)
 		var (
-			due   [3][]dueMessage // read so far, per priority
+			due   [3][]int64 // ids read so far, per priority
 			read  [3]bool
-			taken []dueMessage
+			taken []int64
 		)
 		err := outbox.ClaimByPriority(req.Limit, req.Weights, func(p outbox.Priority, n int) (int, error) {
 			i := priorityIndex(p)
@@ -102,22 +102,16 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) ([]*outbox.R
 	return out, nil
 }
 
-// dueMessage is a message a claim found due.
-type dueMessage struct {
-	id     int64
-	status outbox.Status
-}
-
 // priorityIndex is p's position in outbox.Priorities.
 func priorityIndex(p outbox.Priority) int {
 	return int(outbox.PriorityHigh - p)
 }
 
-// selectDueMessages reads up to n due messages of priority p that take
-// says a claim at now may take, none of the backends in skip, in (due_at,
-// id) order.
+// selectDueMessages reads the ids of up to n due messages of priority p
+// that take says a claim at now may take, none of the backends in skip,
+// in (due_at, id) order.
 func selectDueMessages(ctx context.Context, t querier, p outbox.Priority, n int, now int64, skip []string,
-	take func(id, now int64) bool) ([]dueMessage, error) {
+	take func(id, now int64) bool) ([]int64, error) {
 	args := make([]any, 0, 2+len(skip))
 	args = append(args, int64(p), now)
 	for _, b := range skip {
@@ -128,14 +122,14 @@ func selectDueMessages(ctx context.Context, t querier, p outbox.Priority, n int,
 		return nil, fmt.Errorf("select due: %w", err)
 	}
 	defer rows.Close()
-	var due []dueMessage
+	var due []int64
 	for len(due) < n && rows.Next() {
-		var d dueMessage
-		if err := rows.Scan(&d.id, &d.status); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, fmt.Errorf("select due: %w", err)
 		}
-		if take(d.id, now) {
-			due = append(due, d)
+		if take(id, now) {
+			due = append(due, id)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -144,9 +138,9 @@ func selectDueMessages(ctx context.Context, t querier, p outbox.Priority, n int,
 	return due, nil
 }
 
-// leaseDue leases the messages of due, in that order, until until, and
-// returns their records.
-func leaseDue(ctx context.Context, t *tx, due []dueMessage, now, until int64) ([]*outbox.Record, error) {
+// leaseDue leases the messages whose ids due lists, in that order, until
+// until, and returns their records.
+func leaseDue(ctx context.Context, t *tx, due []int64, now, until int64) ([]*outbox.Record, error) {
 	if len(due) == 0 {
 		return nil, nil
 	}
@@ -154,12 +148,10 @@ func leaseDue(ctx context.Context, t *tx, due []dueMessage, now, until int64) ([
 	// puts each record back in its place, and its lease is the block's
 	// token at that position.
 	pos := make(map[int64]int, len(due))
-	list := make([]int64, len(due))
-	for i, d := range due {
-		pos[d.id] = i
-		list[i] = d.id
+	for i, id := range due {
+		pos[id] = i
 	}
-	rows, err := t.QueryContext(ctx, selectRecords, idList(list))
+	rows, err := t.QueryContext(ctx, selectRecords, idList(due))
 	if err != nil {
 		return nil, fmt.Errorf("read claimed messages: %w", err)
 	}

@@ -9,9 +9,9 @@ import (
 )
 
 // Claims are held in memory, not in the database (the messages table's
-// lease column, from the version that stored them, is left 0): only one process ever
-// opens a data directory (lockDir), and a claim dies with it, so a claim
-// writes nothing. A claimed message keeps its stored row as it was
+// lease column, from the version that stored them, is left 0): only one
+// process ever opens a data directory (lockDir), and a claim dies with
+// it, so a claim writes nothing. A claimed message keeps its stored row as it was
 // (queued or deferred, due when it was due); the store shows it sending
 // while its lease is held, skips it in claims until the lease runs out,
 // and its outcome is written as one change from the stored status. A

@@ -26,7 +26,7 @@ func TestQueryPlans(t *testing.T) {
 		args        []any
 		want        []string
 	}{
-		{"claim", selectDue, []any{0, 1}, []string{"USING INDEX messages_due (priority=? AND due_at<?)"}},
+		{"claim", selectDue, []any{0, 1}, []string{"USING COVERING INDEX messages_due (priority=? AND due_at<?)"}},
 		{"claim skipping backends", selectDueSkipping(2), []any{0, 1, "slow", ""}, []string{"USING INDEX messages_due (priority=? AND due_at<?)"}},
 		{"mail due ahead of a new one", selectDueAhead, []any{1}, []string{"USING COVERING INDEX messages_due (priority=? AND due_at<?)"}},
 		{"claimed records", selectRecords, []any{"[1,2]"}, []string{"SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"}},
