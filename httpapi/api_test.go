@@ -174,24 +174,17 @@ func TestBatch(t *testing.T) {
 		{"from": "alice@example.com", "subject": "no recipient", "text": "x"},
 		{"from": "alice@example.com", "to": ["bob@example.com"], "text": "x", "priority": "urgent"}
 	]}`)
-	if r.status != http.StatusAccepted {
-		t.Fatalf("mixed batch: %d %s", r.status, r.body)
-	}
-	var resp httpapi.BatchResponse
-	r.json(t, &resp)
-	if len(resp.Results) != 3 {
-		t.Fatalf("%d results: %s", len(resp.Results), r.body)
-	}
-	if resp.Results[0].Receipt == nil || resp.Results[0].ID <= 0 || resp.Results[0].Error != nil {
+	results := batchResults(t, r, 3)
+	if results[0].Receipt == nil || results[0].ID <= 0 || results[0].Error != nil {
 		t.Errorf("item 0: %s", r.body)
 	}
 	for i, field := range map[int]string{1: "to", 2: "priority"} {
-		if e := resp.Results[i].Error; e == nil || e.Code != "invalid_field" || e.Field != field || resp.Results[i].Receipt != nil {
+		if e := results[i].Error; e == nil || e.Code != "invalid_field" || e.Field != field || results[i].Receipt != nil {
 			t.Errorf("item %d: want an invalid_field error on %q: %s", i, field, r.body)
 		}
 	}
 	var rec outbox.Record
-	if g := f.get(fmt.Sprintf("/v1/messages/%d", resp.Results[0].ID)); g.status != http.StatusOK {
+	if g := f.get(fmt.Sprintf("/v1/messages/%d", results[0].ID)); g.status != http.StatusOK {
 		t.Errorf("the valid item was not stored: %d", g.status)
 	} else if g.json(t, &rec); rec.Subject != "one" {
 		t.Errorf("stored %q", rec.Subject)
@@ -201,7 +194,7 @@ func TestBatch(t *testing.T) {
 	if r.status != http.StatusBadRequest {
 		t.Fatalf("all invalid: %d %s", r.status, r.body)
 	}
-	resp = httpapi.BatchResponse{}
+	var resp httpapi.BatchResponse
 	r.json(t, &resp)
 	if len(resp.Results) != 2 || resp.Results[0].Error == nil || resp.Results[1].Error == nil ||
 		resp.Results[1].Error.Field != "bogus" {

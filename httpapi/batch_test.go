@@ -20,21 +20,14 @@ func TestBatchItemErrorsDoNotStopTheRest(t *testing.T) {
 		{"from": "alice@example.com", "to": [{"email": "bob@example.com", "nick": "b"}], "text": "x"},
 		`+message("last")+`
 	]}`)
-	if r.status != http.StatusAccepted {
-		t.Fatalf("status %d: %s", r.status, r.body)
-	}
-	var resp httpapi.BatchResponse
-	r.json(t, &resp)
-	if len(resp.Results) != 6 {
-		t.Fatalf("%d results, want 6: %s", len(resp.Results), r.body)
-	}
+	results := batchResults(t, r, 6)
 	wantItemError := map[int][2]string{
 		0: {"invalid_field", "subject"},
 		2: {"invalid_field", "colour"},
 		3: {"malformed_json", ""},
 		4: {"invalid_field", "nick"},
 	}
-	for i, res := range resp.Results {
+	for i, res := range results {
 		want, bad := wantItemError[i]
 		switch {
 		case bad && (res.Error == nil || res.Error.Code != want[0] || res.Error.Field != want[1] || res.Receipt != nil):

@@ -185,6 +185,21 @@ func wantError(t testing.TB, r response, status int, code, field string) httpapi
 	return e
 }
 
+// batchResults checks that a batch was answered 202 with n results and
+// returns them.
+func batchResults(t testing.TB, r response, n int) []httpapi.BatchResult {
+	t.Helper()
+	if r.status != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %s", r.status, r.body)
+	}
+	var resp httpapi.BatchResponse
+	r.json(t, &resp)
+	if len(resp.Results) != n {
+		t.Fatalf("%d results, want %d: %s", len(resp.Results), n, r.body)
+	}
+	return resp.Results
+}
+
 // mustContain fails unless s contains every part.
 func mustContain(t testing.TB, s string, parts ...string) {
 	t.Helper()
