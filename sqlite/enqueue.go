@@ -13,13 +13,6 @@ import (
 // Enqueue statements (the inserts are in insert.go).
 const (
 	selectIdempotent = `SELECT id FROM messages WHERE idempotency_key = ?`
-	// selectDueAhead tells whether a message due at ?1 would pass mail
-	// already waiting: anything due by then, of any priority (claims give
-	// each priority its share). One seek of messages_due per priority.
-	selectDueAhead = `SELECT
-		EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 1 AND due_at <= ?1)
-		OR EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = 0 AND due_at <= ?1)
-		OR EXISTS (SELECT 1 FROM messages INDEXED BY messages_due WHERE priority = -1 AND due_at <= ?1)`
 )
 
 // Enqueue inserts recs as queued messages, each with its body and pending
@@ -111,14 +104,8 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 // dueAhead tells whether a message in the database is due by due (Unix
 // nanoseconds) that no lease holds then: one a claim would take.
 func dueAhead(t *tx, due int64) (bool, error) {
-	ctx := context.Background()
-	if t.w.leases.len() == 0 {
-		var ahead bool
-		err := t.QueryRowContext(ctx, selectDueAhead, due).Scan(&ahead)
-		return ahead, err
-	}
 	for _, p := range outbox.Priorities {
-		d, err := selectDueMessages(ctx, t, p, 1, due, nil, t.w.leases.claimable)
+		d, err := selectDueMessages(context.Background(), t, p, 1, due, nil, t.w.leases.claimable)
 		if err != nil || len(d) > 0 {
 			return len(d) > 0, err
 		}

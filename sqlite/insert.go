@@ -82,7 +82,7 @@ type newRows struct {
 func (b *newRows) pending() bool { return len(b.messages) > 0 }
 
 // dueBy reports whether a buffered message is due by t (Unix nanoseconds):
-// what selectDueAhead would find among them once written.
+// what dueAhead would find among them once written.
 func (b *newRows) dueBy(t int64) bool {
 	for _, d := range b.dues {
 		if d <= t {

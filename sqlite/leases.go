@@ -130,13 +130,6 @@ func (lt *leaseTable) undoTo(t *tx, n int) {
 	t.leaseUndo = t.leaseUndo[:n]
 }
 
-// len returns the number of leases in the table.
-func (lt *leaseTable) len() int {
-	lt.mu.RLock()
-	defer lt.mu.RUnlock()
-	return len(lt.m)
-}
-
 // show overlays the claim held on r, if any, on the record read from the
 // database: a queued or deferred message held by a lease is sending. A
 // done lease still shows until its outcome commits: a reader's snapshot

@@ -67,8 +67,8 @@ func TestLeaseTableTransaction(t *testing.T) {
 	if l, ok := lt.get(1); !ok || l.token != 10 || l.done {
 		t.Errorf("after a rollback lease 1 = %+v %v, want token 10 held", l, ok)
 	}
-	if lt.len() != 1 {
-		t.Errorf("after a rollback %d leases, want 1", lt.len())
+	if len(lt.m) != 1 {
+		t.Errorf("after a rollback %d leases, want 1", len(lt.m))
 	}
 
 	t4 := &tx{}

@@ -28,12 +28,10 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"claim", selectDue, []any{0, 1}, []string{"USING COVERING INDEX messages_due (priority=? AND due_at<?)"}},
 		{"claim skipping backends", selectDueSkipping(2), []any{0, 1, "slow", ""}, []string{"USING INDEX messages_due (priority=? AND due_at<?)"}},
-		{"mail due ahead of a new one", selectDueAhead, []any{1}, []string{"USING COVERING INDEX messages_due (priority=? AND due_at<?)"}},
 		{"claimed records", selectRecords, []any{"[1,2]"}, []string{"SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"}},
 		{"list by status", listByStatus, []any{"queued", 1}, []string{"USING INDEX messages_status (status=? AND id<?)"}},
 		{"list all", listAll, []any{1, 10}, []string{"USING INTEGER PRIMARY KEY (rowid<?)"}},
 		{"list sending", listByIDs, []any{"[2,1]"}, []string{"SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"}},
-		{"next due", selectNextDue, nil, []string{"INDEX messages_due (priority=?"}},
 		{"next due past leases", selectDueFrom, []any{0}, []string{"INDEX messages_due (priority=?"}},
 		{"oldest pending", selectOldestPending, nil, []string{"USING INDEX messages_status (status=?)"}},
 		{"purge", selectPurgeable, []any{1, 10}, []string{"USING INDEX messages_purge (updated_at<?)"}},

@@ -25,28 +25,17 @@ const (
 		WHERE status = ? AND id < ? ORDER BY id DESC`
 	listByIDs = selectRecords + ` ORDER BY id DESC`
 	// The oldest pending message is the first id of each pending status
-	// (ids grow with time), through messages_status.
+	// stored (ids grow with time), through messages_status: a claimed
+	// message keeps its stored status.
 	selectOldestPending = `SELECT min(c) FROM (
 		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'queued' ORDER BY id LIMIT 1) AS c
 		UNION ALL
-		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'deferred' ORDER BY id LIMIT 1)
-		UNION ALL
-		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'sending' ORDER BY id LIMIT 1))`
+		SELECT (SELECT created_at FROM messages INDEXED BY messages_status WHERE status = 'deferred' ORDER BY id LIMIT 1))`
 	// The earliest due time is the first entry of each priority in
-	// messages_due (pending messages and final ones with pending legs),
-	// when no lease is held; selectDueFrom walks one priority's entries
-	// past those that are.
+	// messages_due (pending messages and final ones with pending legs)
+	// that no lease holds: selectDueFrom walks one priority's entries.
 	selectDueFrom = `SELECT id, due_at FROM messages INDEXED BY messages_due
 		WHERE priority = ? AND due_at IS NOT NULL` + selectDueOrder
-	selectNextDue = `SELECT min(d) FROM (
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
-			AND priority = 1 ORDER BY due_at LIMIT 1) AS d
-		UNION ALL
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
-			AND priority = 0 ORDER BY due_at LIMIT 1)
-		UNION ALL
-		SELECT (SELECT due_at FROM messages INDEXED BY messages_due WHERE due_at IS NOT NULL
-			AND priority = -1 ORDER BY due_at LIMIT 1))`
 )
 
 // read runs fn in a read transaction of the read pool: one consistent
@@ -187,9 +176,6 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	lt := s.w.leases
 	var due sql.NullInt64
 	err := s.read(ctx, func(q querier) error {
-		if lt.len() == 0 {
-			return q.QueryRowContext(ctx, selectNextDue).Scan(&due)
-		}
 		for _, p := range outbox.Priorities {
 			d, err := firstUnheld(ctx, q, lt, p)
 			if err != nil {
