@@ -86,13 +86,9 @@ func (lt *leaseTable) set(t *tx, id int64, l lease) {
 
 // finish marks the lease on id done in the open transaction t.
 func (lt *leaseTable) finish(t *tx, id int64) {
-	lt.mu.Lock()
-	prev := lt.m[id]
-	l := prev
+	l, _ := lt.get(id) // only the writer changes the table
 	l.done = true
-	lt.m[id] = l
-	lt.mu.Unlock()
-	t.leaseUndo = append(t.leaseUndo, leaseUndo{id: id, prev: prev, had: true})
+	lt.set(t, id, l)
 	t.leasesDone = append(t.leasesDone, id)
 }
 

@@ -84,7 +84,10 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 	var page outbox.Page
 	err := s.read(ctx, func(q querier) error {
 		// One record more than the page tells whether another page exists.
-		keep := func(rows *sql.Rows) error {
+		keep := func(rows *sql.Rows, err error) error {
+			if err != nil {
+				return err
+			}
 			defer rows.Close()
 			for len(page.Records) <= limit && rows.Next() {
 				r, err := scanRecord(rows)
@@ -100,11 +103,7 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 		}
 		switch lq.Status {
 		case "":
-			rows, err := q.QueryContext(ctx, listAll, before, limit+1)
-			if err == nil {
-				err = keep(rows)
-			}
-			if err != nil {
+			if err := keep(q.QueryContext(ctx, listAll, before, limit+1)); err != nil {
 				return err
 			}
 		case outbox.StatusSending:
@@ -116,11 +115,7 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 				if len(ids) == 0 {
 					break
 				}
-				rows, err := q.QueryContext(ctx, listByIDs, idList(ids))
-				if err == nil {
-					err = keep(rows)
-				}
-				if err != nil {
+				if err := keep(q.QueryContext(ctx, listByIDs, idList(ids))); err != nil {
 					return err
 				}
 				cursor = ids[len(ids)-1]
@@ -128,11 +123,7 @@ func (s *Store) List(ctx context.Context, lq outbox.ListQuery) (outbox.Page, err
 		default:
 			// No LIMIT: rows the leases show sending are passed over,
 			// and the walk stops once the page is full.
-			rows, err := q.QueryContext(ctx, listByStatus, string(lq.Status), before)
-			if err == nil {
-				err = keep(rows)
-			}
-			if err != nil {
+			if err := keep(q.QueryContext(ctx, listByStatus, string(lq.Status), before)); err != nil {
 				return err
 			}
 		}

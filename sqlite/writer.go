@@ -297,8 +297,8 @@ func (w *writer) gather(group []*request) []*request {
 }
 
 // runGroup runs the picked requests of a group in one transaction; the
-// syncer answers them once the commit is on disk. A group that stored
-// nothing is answered at once.
+// syncer answers them once the commit is on disk. A group that wrote
+// nothing is answered at once when every commit before it is on disk.
 func (w *writer) runGroup(group []*request) {
 	var picked []*request
 	for _, r := range group {
@@ -314,20 +314,16 @@ func (w *writer) runGroup(group []*request) {
 	if err == nil {
 		picked, wrote, err = w.runTx(picked)
 	}
-	switch {
-	case err == nil && !wrote && !w.sync.busy():
-		// Nothing written (claims, refused writes), and every commit
-		// before is on disk: nothing to wait for.
-		for _, r := range picked {
-			close(r.done)
-		}
-		return
-	case err == nil:
+	if err == nil && (wrote || w.sync.busy()) {
 		w.sync.add(picked)
 		return
 	}
+	// Failed; or nothing written (claims, refused writes) and every
+	// commit before is on disk: nothing to wait for.
 	for _, r := range picked {
-		r.err = err
+		if err != nil {
+			r.err = err
+		}
 		close(r.done)
 	}
 }
