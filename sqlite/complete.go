@@ -134,6 +134,9 @@ func completeMessage(t *tx, o outbox.Outcome) (outbox.Status, error) {
 	case !o.LegsDueAt.IsZero():
 		next = nanos(o.LegsDueAt)
 	}
+	if due, ok := next.(int64); ok {
+		t.w.due.lower(due) // due again then (see due.go)
+	}
 	n, err := t.execCount(writeOutcome, string(o.Status), o.Attempts, o.LastError, now, next, next, o.ID)
 	if err != nil {
 		return "", fmt.Errorf("update message: %w", err)

@@ -72,16 +72,12 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 			return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: idempotency key: %w", err)}, nil
 		}
 	}
+	due := nanos(dueTime(r, now))
 	handOff := false
 	if r.Status == outbox.StatusSending {
-		// Mail due ahead is in the buffered rows or in the database.
-		due := nanos(dueTime(r, now))
-		ahead := t.rows.dueBy(due)
-		if !ahead {
-			var err error
-			if ahead, err = dueAhead(t, due); err != nil {
-				return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
-			}
+		ahead, err := dueAhead(t, due)
+		if err != nil {
+			return outbox.EnqueueResult{}, fmt.Errorf("%w: mail due ahead: %w", errAbort, err)
 		}
 		handOff = !ahead
 	}
@@ -91,26 +87,17 @@ func enqueueOne(t *tx, r *outbox.Record, now time.Time) (outbox.EnqueueResult, e
 		return outbox.EnqueueResult{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
 	if !handOff {
+		t.w.due.lower(due)
 		t.delta[statusIndex(outbox.StatusQueued)]++
 		return outbox.EnqueueResult{ID: id}, nil
 	}
 	// Stored queued, held by a lease like a claimed message.
 	token := t.w.allocLeases(1)
-	t.w.leases.set(t, id, lease{token: token, until: nanos(r.LeaseUntil), at: updated, stored: outbox.StatusQueued})
+	until := nanos(r.LeaseUntil)
+	t.w.leases.set(t, id, lease{token: token, until: until, at: updated, stored: outbox.StatusQueued})
+	t.w.due.lower(until) // claimable again then
 	t.delta[statusIndex(outbox.StatusSending)]++
 	return outbox.EnqueueResult{ID: id, Lease: token}, nil
-}
-
-// dueAhead tells whether a message in the database is due by due (Unix
-// nanoseconds) that no lease holds then: one a claim would take.
-func dueAhead(t *tx, due int64) (bool, error) {
-	for _, p := range outbox.Priorities {
-		d, err := selectDueMessages(context.Background(), t, p, 1, due, nil, t.w.leases.claimable)
-		if err != nil || len(d) > 0 {
-			return len(d) > 0, err
-		}
-	}
-	return false, nil
 }
 
 // dueTime is when a new message is first due: its NextAttemptAt, else its
@@ -161,7 +148,7 @@ func validateNew(r *outbox.Record) error {
 
 // add buffers the message row, queued, its body and its recipients, and
 // returns the row's updated_at; held says a lease holds the message (a
-// hand-off), so that dueBy passes over it. It fails only on the record's
+// hand-off), so that firstDue passes over it. It fails only on the record's
 // JSON columns, before buffering anything.
 func (b *newRows) add(id int64, held bool, r *outbox.Record, now time.Time) (int64, error) {
 	created := r.CreatedAt

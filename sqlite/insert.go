@@ -81,15 +81,19 @@ type newRows struct {
 // pending reports whether rows wait to be written.
 func (b *newRows) pending() bool { return len(b.messages) > 0 }
 
-// dueBy reports whether a buffered message is due by t (Unix nanoseconds):
-// what dueAhead would find among them once written.
-func (b *newRows) dueBy(t int64) bool {
+// dueBy reports whether a buffered message no lease holds is due by t
+// (Unix nanoseconds): a claim flushes the buffer first, so it is one a
+// claim at t would take.
+func (b *newRows) dueBy(t int64) bool { return b.firstDue() <= t }
+
+// firstDue returns the earliest due time (Unix nanoseconds) of a buffered
+// message no lease holds, or noneDue.
+func (b *newRows) firstDue() int64 {
+	first := int64(noneDue)
 	for _, d := range b.dues {
-		if d <= t {
-			return true
-		}
+		first = min(first, d)
 	}
-	return false
+	return first
 }
 
 // flush writes the buffered rows, messages first. A failure is the

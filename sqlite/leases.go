@@ -21,8 +21,10 @@ import (
 // A claimed row keeps the due_at it had, so it stays at the head of
 // messages_due: claims, NextDue and a hand-off's look for mail due ahead
 // walk past the rows leases hold, as many as deliveries under way (the
-// workers, and the line of hand-offs), however long the queue. A message
-// whose lease ran out is claimed again in its place by due time.
+// workers, and the line of hand-offs), however long the queue. (A
+// hand-off mostly does not look: the writer remembers when mail is next
+// due; see due.go.) A message whose lease ran out is claimed again in its
+// place by due time.
 //
 // The writer goroutine is the only one to change the table, inside its
 // transactions: tx.leaseUndo records each change so that a group that
@@ -65,6 +67,20 @@ func (lt *leaseTable) get(id int64) (lease, bool) {
 	defer lt.mu.RUnlock()
 	l, ok := lt.m[id]
 	return l, ok
+}
+
+// holds reports whether a lease not yet done holds id: the writer's view,
+// in which a done lease's message is as its outcome left it.
+func (lt *leaseTable) holds(id int64) bool {
+	l, ok := lt.get(id)
+	return ok && !l.done
+}
+
+// held reports whether a lease holds id, done or not: a reader's view
+// (see show).
+func (lt *leaseTable) held(id int64) bool {
+	_, ok := lt.get(id)
+	return ok
 }
 
 // claimable reports whether a claim at now may take id: no lease holds it,

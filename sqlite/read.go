@@ -168,7 +168,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
 	err := s.read(ctx, func(q querier) error {
 		for _, p := range outbox.Priorities {
-			d, err := firstUnheld(ctx, q, lt, p)
+			d, err := firstUnheld(ctx, q, lt.held, p)
 			if err != nil {
 				return err
 			}
@@ -188,8 +188,9 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // firstUnheld returns the due time of priority p's first entry in
-// messages_due that no lease holds (their expiries count apart).
-func firstUnheld(ctx context.Context, q querier, lt *leaseTable, p outbox.Priority) (sql.NullInt64, error) {
+// messages_due that held says no lease holds (their expiries count
+// apart).
+func firstUnheld(ctx context.Context, q querier, held func(id int64) bool, p outbox.Priority) (sql.NullInt64, error) {
 	rows, err := q.QueryContext(ctx, selectDueFrom, int64(p))
 	if err != nil {
 		return sql.NullInt64{}, err
@@ -203,7 +204,7 @@ func firstUnheld(ctx context.Context, q querier, lt *leaseTable, p outbox.Priori
 		if err := rows.Scan(&id, &due); err != nil {
 			return sql.NullInt64{}, err
 		}
-		if _, held := lt.get(id); !held {
+		if !held(id) {
 			return due, nil
 		}
 	}

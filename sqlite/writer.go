@@ -32,6 +32,9 @@ type request struct {
 	// buffered requests add rows to the transaction's buffer (tx.rows),
 	// which consecutive ones share; any other request flushes it first.
 	buffered bool
+	// keepsDue requests lower the writer's due mark for every message
+	// they make due (see due.go); any other request makes it unknown.
+	keepsDue bool
 	state    atomic.Int32
 	err      error
 	done     chan struct{}
@@ -81,6 +84,9 @@ type writer struct {
 
 	// leases are the claims held (see leases.go).
 	leases *leaseTable
+	// due is when mail a claim could take is due, as far as the writer
+	// knows (see due.go).
+	due dueMark
 }
 
 // leaseBlock is how many lease tokens one save of the ceiling covers.
@@ -165,16 +171,17 @@ func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
 // doBare is do without the request's savepoint, whose page copies cost
 // about as much as a small request's own writes. fn must fail only before
 // its first write, or with errAbort (tx.bare makes every statement error
-// one), which rolls the whole group back.
+// one), which rolls the whole group back. It keeps the writer's due mark:
+// fn lowers it for every message it makes due (see due.go).
 func (w *writer) doBare(ctx context.Context, fn func(*tx) error) error {
-	return w.submit(ctx, &request{fn: fn, bare: true, done: make(chan struct{})})
+	return w.submit(ctx, &request{fn: fn, bare: true, keepsDue: true, done: make(chan struct{})})
 }
 
 // doLazy is doBare for a write no one waits on in a hurry (a delivery's
 // outcome): a group of such writes alone waits up to lazyWait for another
 // write to share its commit (see gather).
 func (w *writer) doLazy(ctx context.Context, fn func(*tx) error) error {
-	return w.submit(ctx, &request{fn: fn, bare: true, lazy: true, done: make(chan struct{})})
+	return w.submit(ctx, &request{fn: fn, bare: true, lazy: true, keepsDue: true, done: make(chan struct{})})
 }
 
 // doBuffered is doBare for a write that adds new rows to the
@@ -183,7 +190,7 @@ func (w *writer) doLazy(ctx context.Context, fn func(*tx) error) error {
 // written together, by multi-row inserts, before any other request runs
 // and before the commit.
 func (w *writer) doBuffered(ctx context.Context, fn func(*tx) error) error {
-	return w.submit(ctx, &request{fn: fn, bare: true, buffered: true, done: make(chan struct{})})
+	return w.submit(ctx, &request{fn: fn, bare: true, buffered: true, keepsDue: true, done: make(chan struct{})})
 }
 
 // lazyWait bounds how long lazy writes wait for company (writer.lazyWait,
@@ -341,6 +348,7 @@ func (w *writer) runTx(reqs []*request) ([]*request, bool, error) {
 	rollback := func() {
 		w.rollback()
 		w.leases.rolledBack(t)
+		w.due.forget()
 	}
 	var total counts
 	run := func(r *request) error {
@@ -418,6 +426,9 @@ func (w *writer) runRequest(t *tx, r *request) error {
 		if err := t.flushRows(); err != nil {
 			return err
 		}
+	}
+	if !r.keepsDue {
+		w.due.forget()
 	}
 	t.delta, t.bare = counts{}, r.bare
 	if r.bare {

@@ -407,3 +407,106 @@ func testEnqueueClaimedInTurn(t *testing.T, open Open) {
 		t.Errorf("stored %s behind a due message of the same call, want queued", got)
 	}
 }
+
+// testEnqueueClaimedAfterChanges: whatever made mail due since the last
+// record enqueued sending (a hand-off's or a claim's lease running out,
+// an outcome or a retry that leaves a message due, pending legs, a
+// message scheduled for later coming due), the next one finds it and is
+// stored queued. Each case first enqueues one that is handed off, while
+// nothing is due, so that a store remembering what it found is tested.
+func testEnqueueClaimedAfterChanges(t *testing.T, open Open) {
+	ctx := context.Background()
+	// enqueueSending enqueues record n sending at now and reports whether
+	// it was stored claimed.
+	enqueueSending := func(t *testing.T, s outbox.Store, n int, now time.Time) bool {
+		t.Helper()
+		r := newRecord(n, now)
+		r.Status, r.LeaseUntil = outbox.StatusSending, now.Add(lease)
+		res, err := s.Enqueue(ctx, []*outbox.Record{r})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("enqueue %d: %v %+v", n, err, res)
+		}
+		return res[0].Lease != 0
+	}
+	// inTurn checks that record 100 is handed off at quiet, with nothing
+	// due, and that record 101 is stored queued at due.
+	inTurn := func(t *testing.T, s outbox.Store, quiet, due time.Time) {
+		t.Helper()
+		if !enqueueSending(t, s, 100, quiet) {
+			t.Fatalf("enqueued at %s with nothing due: stored queued, want it claimed", quiet)
+		}
+		if enqueueSending(t, s, 101, due) {
+			t.Fatalf("enqueued at %s with mail due: stored claimed, want it queued", due)
+		}
+	}
+	complete := func(t *testing.T, s outbox.Store, r *outbox.Record, o outbox.Outcome) {
+		t.Helper()
+		o.ID, o.Lease = r.ID, r.Lease
+		for _, rc := range r.Recipients {
+			st := outbox.RecipientSent
+			if o.Status.Pending() || o.Status == outbox.StatusFailed {
+				st = outbox.RecipientPending
+			}
+			o.Recipients = append(o.Recipients, outbox.Recipient{Addr: rc.Addr, Status: st, UpdatedAt: o.Now})
+		}
+		if err := s.Complete(ctx, o); err != nil {
+			t.Fatalf("Complete(%d, %s): %v", r.ID, o.Status, err)
+		}
+	}
+	t.Run("HandOffLeaseRunsOut", func(t *testing.T) {
+		s := open(t)
+		if !enqueueSending(t, s, 1, at(0)) {
+			t.Fatal("the first record was not handed off")
+		}
+		inTurn(t, s, at(time.Second), at(lease+time.Second))
+	})
+	t.Run("ClaimLeaseRunsOut", func(t *testing.T) {
+		s := open(t)
+		id := enqueue(t, s, newRecord(1, at(0)))[0]
+		claimOnly(t, s, at(0), id)
+		inTurn(t, s, at(time.Second), at(lease+time.Second))
+	})
+	// An outcome leaves the claimed message due at 10 s.
+	for name, o := range map[string]outbox.Outcome{
+		"Deferred":    {Status: outbox.StatusDeferred, NextAttemptAt: at(10 * time.Second)},
+		"PendingLegs": {Status: outbox.StatusSent, LegsDueAt: at(10 * time.Second)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			id := enqueue(t, s, newRecord(1, at(0)))[0]
+			r := claimOnly(t, s, at(0), id)
+			if !enqueueSending(t, s, 2, at(time.Second)) {
+				t.Fatal("handed off nothing while the claimed message was held")
+			}
+			o.Now, o.Attempts, o.LastError = at(2*time.Second), 1, "451 later"
+			complete(t, s, r, o)
+			inTurn(t, s, at(5*time.Second), at(11*time.Second))
+		})
+	}
+	t.Run("Retry", func(t *testing.T) {
+		s := open(t)
+		id := enqueue(t, s, newRecord(1, at(0)))[0]
+		r := claimOnly(t, s, at(0), id)
+		complete(t, s, r, outbox.Outcome{Now: at(time.Second), Status: outbox.StatusFailed,
+			Attempts: 1, LastError: "550 no"})
+		if !enqueueSending(t, s, 2, at(2*time.Second)) {
+			t.Fatal("handed off nothing with only a failed message stored")
+		}
+		if _, err := s.Retry(ctx, id, at(3*time.Second)); err != nil {
+			t.Fatalf("Retry: %v", err)
+		}
+		if enqueueSending(t, s, 3, at(4*time.Second)) {
+			t.Fatal("enqueued after a retry made a message due: stored claimed, want it queued")
+		}
+	})
+	t.Run("Scheduled", func(t *testing.T) {
+		s := open(t)
+		if !enqueueSending(t, s, 1, at(0)) {
+			t.Fatal("the first record was not handed off")
+		}
+		later := newRecord(2, at(0))
+		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
+		enqueue(t, s, later)
+		inTurn(t, s, at(time.Second), at(11*time.Second))
+	})
+}

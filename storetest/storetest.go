@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 		{"ExpiredLeaseReturnsMessage", testLeaseExpiry},
 		{"EnqueueClaimed", testEnqueueClaimed},
 		{"EnqueueClaimedInTurn", testEnqueueClaimedInTurn},
+		{"EnqueueClaimedAfterChanges", testEnqueueClaimedAfterChanges},
 		{"PriorityShares", testPriorityShares},
 		{"FIFOWithinPriority", testFIFO},
 		{"NotDueNotClaimed", testNotDue},
