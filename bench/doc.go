@@ -8,9 +8,10 @@
 //	go run ./bench --backlog 1000000
 //	go run ./bench --json > result.json
 //
-// It builds ./cmd/outbox, starts its own SMTP sink on 127.0.0.1 (a lean
-// go-smtp server that counts what arrives and the end-to-end latency of
-// each message), starts `outbox serve` on a temporary data directory with
+// It builds ./cmd/outbox, starts its own SMTP sink on 127.0.0.1 (a minimal
+// SMTP server, like Postfix's smtp-sink: it answers pipelined commands in
+// one write, and counts what arrives and the end-to-end latency of each
+// message), starts `outbox serve` on a temporary data directory with
 // that sink as its backend and the default durability settings, and drives
 // the load from goroutines of its own process. The phases are:
 //
