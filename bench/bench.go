@@ -85,7 +85,12 @@ func (b *bench) startServed(ctx context.Context, suffix string, extra []string) 
 		b.failed = true
 		return nil, err
 	}
-	return &served{daemon: d, http: newHTTPLoad(d.URL, max(b.cfg.Clients, 4))}, nil
+	load, err := newHTTPLoad(d.URL, max(b.cfg.Clients, 4))
+	if err != nil {
+		d.stop()
+		return nil, err
+	}
+	return &served{daemon: d, http: load}, nil
 }
 
 // close stops everything and removes the work dir, unless --keep or the
@@ -95,6 +100,7 @@ func (b *bench) close() {
 		if s == nil {
 			continue
 		}
+		s.http.client.closeIdle()
 		if err := s.daemon.stop(); err != nil {
 			fmt.Fprintln(b.out, err)
 		}

@@ -13,7 +13,9 @@
 // one write, and counts what arrives and the end-to-end latency of each
 // message), starts `outbox serve` on a temporary data directory with
 // that sink as its backend and the default durability settings, and drives
-// the load from goroutines of its own process. The phases are:
+// the load from goroutines of its own process, through a minimal HTTP/1.1
+// client (one keep-alive connection per request in flight, as wrk does)
+// and go-smtp's SMTP client. The phases are:
 //
 //   - http-single: N concurrent HTTP clients, one message per request;
 //   - http-batch: N concurrent clients, batches of 100 messages;

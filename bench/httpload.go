@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -14,36 +12,22 @@ import (
 
 // httpLoad drives the HTTP API.
 type httpLoad struct {
-	base   string
-	client *http.Client
+	client *httpClient
 }
 
-// newHTTPLoad returns a driver for the API at base, keeping one
-// connection per client alive.
-func newHTTPLoad(base string, clients int) *httpLoad {
-	tr := &http.Transport{
-		MaxIdleConns:        clients * 2,
-		MaxIdleConnsPerHost: clients * 2,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
+// newHTTPLoad returns a driver for the API at base (http://host:port),
+// keeping connections alive for up to clients requests in flight at once.
+func newHTTPLoad(base string, clients int) (*httpLoad, error) {
+	c, err := newHTTPClient(base, max(clients, pacedWorkers))
+	if err != nil {
+		return nil, err
 	}
-	return &httpLoad{base: base, client: &http.Client{Transport: tr, Timeout: time.Minute}}
+	return &httpLoad{client: c}, nil
 }
 
 // post sends body and returns the status and the response body.
 func (h *httpLoad) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", h.base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return h.client.post(ctx, path, body)
 }
 
 // single enqueues n messages of a phase, one per request, from clients
