@@ -221,6 +221,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	select {
 	case <-finished:
 		e.abort()
+		if err := ctx.Err(); err != nil { // say so even if both are ready
+			return fmt.Errorf("outbox: stop: deadline passed before the engine stopped: %w", err)
+		}
 		return nil
 	case <-ctx.Done():
 		e.abort()
