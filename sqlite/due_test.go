@@ -64,3 +64,59 @@ func TestDueMarkAfterRollback(t *testing.T) {
 		t.Error("enqueued sending after the rollback: handed off, past the due message the rollback unclaimed")
 	}
 }
+
+// TestDueMarkSameGroupOutcome: in one group, an outcome that leaves a
+// claimed message due at once and then a message enqueued sending: the
+// look counts the message by its outcome, not by the lease it just
+// finished, and the new message is stored queued.
+func TestDueMarkSameGroupOutcome(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	sending := func(n int, at time.Time) *outbox.Record {
+		r := newTestRecord(n, at)
+		r.Status, r.LeaseUntil = outbox.StatusSending, at.Add(time.Minute)
+		return r
+	}
+	if _, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(1, now)}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 10})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v, %d claimed", err, len(claimed))
+	}
+	if res, err := s.Enqueue(ctx, []*outbox.Record{sending(2, now)}); err != nil || res[0].Lease == 0 {
+		t.Fatalf("with the only message claimed: %v %+v, want it handed off", err, res)
+	}
+
+	release := holdWriter(t, s)
+	completed := make(chan error, 1)
+	go func() {
+		r := claimed[0]
+		completed <- s.Complete(ctx, outbox.Outcome{ID: r.ID, Lease: r.Lease, Now: now.Add(time.Second),
+			Status: outbox.StatusDeferred, Attempts: 1, LastError: "451 later", NextAttemptAt: now.Add(time.Second),
+			Recipients: []outbox.Recipient{{Addr: "user@example.org", Status: outbox.RecipientPending}}})
+	}()
+	waitQueued(t, s, 1)
+	type result struct {
+		res []outbox.EnqueueResult
+		err error
+	}
+	enqueued := make(chan result, 1)
+	go func() {
+		res, err := s.Enqueue(ctx, []*outbox.Record{sending(3, now.Add(2*time.Second))})
+		enqueued <- result{res, err}
+	}()
+	waitQueued(t, s, 2)
+	release()
+	if err := <-completed; err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	got := <-enqueued
+	if got.err != nil || got.res[0].Err != nil {
+		t.Fatalf("enqueue: %v %+v", got.err, got.res)
+	}
+	if got.res[0].Lease != 0 {
+		t.Error("enqueued in the outcome's group, after it left its message due: handed off, want it queued")
+	}
+}

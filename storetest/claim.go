@@ -464,7 +464,9 @@ func testEnqueueClaimedAfterChanges(t *testing.T, open Open) {
 		s := open(t)
 		id := enqueue(t, s, newRecord(1, at(0)))[0]
 		claimOnly(t, s, at(0), id)
-		inTurn(t, s, at(time.Second), at(lease+time.Second))
+		// The hand-off at 30 s holds its own message past 61 s: only the
+		// claim's lease runs out by then.
+		inTurn(t, s, at(30*time.Second), at(lease+time.Second))
 	})
 	// An outcome leaves the claimed message due at 10 s.
 	for name, o := range map[string]outbox.Outcome{
@@ -508,5 +510,28 @@ func testEnqueueClaimedAfterChanges(t *testing.T, open Open) {
 		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
 		enqueue(t, s, later)
 		inTurn(t, s, at(time.Second), at(11*time.Second))
+	})
+	// Stored before any hand-off looked: the look finds it, stored or
+	// in the same call.
+	t.Run("ScheduledBeforeTheLook", func(t *testing.T) {
+		s := open(t)
+		later := newRecord(1, at(0))
+		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
+		enqueue(t, s, later)
+		inTurn(t, s, at(time.Second), at(11*time.Second))
+	})
+	t.Run("ScheduledInTheSameCall", func(t *testing.T) {
+		s := open(t)
+		later := newRecord(1, at(0))
+		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
+		now := newRecord(2, at(0))
+		now.Status, now.LeaseUntil = outbox.StatusSending, at(lease)
+		res, err := s.Enqueue(ctx, []*outbox.Record{later, now})
+		if err != nil || res[1].Err != nil || res[1].Lease == 0 {
+			t.Fatalf("behind a message scheduled for later, in the same call: %v %+v, want it stored claimed", err, res)
+		}
+		if enqueueSending(t, s, 3, at(11*time.Second)) {
+			t.Fatal("enqueued once the scheduled message was due: stored claimed, want it queued")
+		}
 	})
 }
