@@ -501,32 +501,31 @@ func testEnqueueClaimedAfterChanges(t *testing.T, open Open) {
 			t.Fatal("enqueued after a retry made a message due: stored claimed, want it queued")
 		}
 	})
+	// A message scheduled for 10 s, enqueued after a hand-off looked,
+	// before any did, or in the same call as one.
+	later := func(n int) *outbox.Record {
+		r := newRecord(n, at(0))
+		r.SendAt, r.NextAttemptAt = at(10*time.Second), at(10*time.Second)
+		return r
+	}
 	t.Run("Scheduled", func(t *testing.T) {
 		s := open(t)
 		if !enqueueSending(t, s, 1, at(0)) {
 			t.Fatal("the first record was not handed off")
 		}
-		later := newRecord(2, at(0))
-		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
-		enqueue(t, s, later)
+		enqueue(t, s, later(2))
 		inTurn(t, s, at(time.Second), at(11*time.Second))
 	})
-	// Stored before any hand-off looked: the look finds it, stored or
-	// in the same call.
 	t.Run("ScheduledBeforeTheLook", func(t *testing.T) {
 		s := open(t)
-		later := newRecord(1, at(0))
-		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
-		enqueue(t, s, later)
+		enqueue(t, s, later(1))
 		inTurn(t, s, at(time.Second), at(11*time.Second))
 	})
 	t.Run("ScheduledInTheSameCall", func(t *testing.T) {
 		s := open(t)
-		later := newRecord(1, at(0))
-		later.SendAt, later.NextAttemptAt = at(10*time.Second), at(10*time.Second)
 		now := newRecord(2, at(0))
 		now.Status, now.LeaseUntil = outbox.StatusSending, at(lease)
-		res, err := s.Enqueue(ctx, []*outbox.Record{later, now})
+		res, err := s.Enqueue(ctx, []*outbox.Record{later(1), now})
 		if err != nil || res[1].Err != nil || res[1].Lease == 0 {
 			t.Fatalf("behind a message scheduled for later, in the same call: %v %+v, want it stored claimed", err, res)
 		}
