@@ -51,7 +51,6 @@ func (h *httpClient) post(ctx context.Context, path string, body []byte) (int, [
 		return 0, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
-	defer stop()
 	c.SetDeadline(time.Now().Add(requestTimeout))
 	c.req = append(c.req[:0], "POST "...)
 	c.req = append(c.req, path...)
@@ -61,19 +60,28 @@ func (h *httpClient) post(ctx context.Context, path string, body []byte) (int, [
 	c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
 	c.req = append(c.req, "\r\n\r\n"...)
 	c.req = append(c.req, body...)
-	if _, err := c.Write(c.req); err != nil {
+	_, err = c.Write(c.req)
+	var (
+		status int
+		resp   []byte
+		keep   bool
+	)
+	if err == nil {
+		status, resp, keep, err = readResponse(c.r)
+	}
+	// Once stop returns true the deadline can no longer be cut short, so
+	// the connection is safe to hand to the next request.
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	switch {
+	case err != nil:
 		c.Close()
 		return 0, nil, err
-	}
-	status, resp, keep, err := readResponse(c.r)
-	if err != nil {
-		c.Close()
-		return 0, nil, err
-	}
-	if !keep {
-		c.Close()
-	} else {
+	case keep:
 		h.release(c)
+	default:
+		c.Close()
 	}
 	return status, resp, nil
 }
