@@ -28,6 +28,8 @@ type bench struct {
 	// failed keeps the work dir (data dirs and the daemons' logs) for a
 	// look at what went wrong.
 	failed bool
+	// speed is the machine's at the start, before anything else runs.
+	speed time.Duration
 }
 
 // served is an outbox serve the bench drives: the process, the HTTP load
@@ -40,7 +42,7 @@ type served struct {
 
 // newBench builds outbox and starts the sink and `outbox serve`.
 func newBench(ctx context.Context, cfg Config, stderr io.Writer) (*bench, error) {
-	b := &bench{cfg: cfg, out: stderr, tty: isTerminal(os.Stderr) && stderr == os.Stderr}
+	b := &bench{cfg: cfg, out: stderr, tty: isTerminal(os.Stderr) && stderr == os.Stderr, speed: renderSpeed()}
 	var err error
 	if b.dir, err = os.MkdirTemp("", "outbox-bench-"); err != nil {
 		return nil, err
@@ -120,6 +122,7 @@ func (b *bench) close() {
 // runAll runs every phase the flags ask for and returns the report.
 func (b *bench) runAll(ctx context.Context) (*Report, error) {
 	rep := newReport(b.cfg)
+	rep.Speed.RenderStart = b.speed
 	add := func(r Result, err error) error {
 		if err != nil {
 			return err
@@ -190,6 +193,7 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 			return nil, fmt.Errorf("outbox serve died during the run: %v", s.daemon.Wait())
 		}
 	}
+	rep.Speed.RenderEnd = renderSpeed()
 	rep.finish()
 	return rep, nil
 }

@@ -31,6 +31,11 @@
 //     side; each is run three times (--delivery-runs) and its median run
 //     is reported.
 //
+// The report begins with the machine's speed at the start and the end of
+// the run: the time to render a 1 KB message (as BenchmarkRenderText),
+// measured before anything else runs and after the last phase. On a
+// machine whose speed moves, it says which runs compare.
+//
 // Every phase reports its acceptance rate and latencies, the end-to-end
 // rate and latencies (submitted → received by the sink), the peak RSS of
 // the outbox process during the phase, and its CPU time (user and system,

@@ -51,3 +51,9 @@ func TestBenchHeaders(t *testing.T) {
 		t.Errorf("benchHeaders = %q, %d", id, ns)
 	}
 }
+
+func TestRenderSpeed(t *testing.T) {
+	if d := renderSpeed(); d <= 0 || d > time.Second {
+		t.Errorf("renderSpeed = %v, want a positive time per render", d)
+	}
+}

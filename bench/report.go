@@ -16,6 +16,7 @@ type Report struct {
 	Date    time.Time `json:"date"`
 	Command string    `json:"command"`
 	Machine Machine   `json:"machine"`
+	Speed   Speed     `json:"speed"`
 	Config  Config    `json:"config"`
 	Results []Result  `json:"results"`
 	// PeakRSS is the outbox process's peak resident set over the run.
@@ -141,7 +142,9 @@ func (r *Report) writeTable(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "\nOutbox bench, %s\n", r.Date.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "command: %s\n", r.Command)
-	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, %s, %s\n\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Go)
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, %s, %s\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Go)
+	fmt.Fprintf(w, "speed: a 1 KB message rendered in %s at the start, %s at the end\n\n",
+		micro(r.Speed.RenderStart), micro(r.Speed.RenderEnd))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\ttarget\tqueued\tmessages\terrors\tmsg/s\tp50\tp99\tmax\te2e msg/s\te2e p50\te2e p99\te2e max\tdups\tpeak RSS\tcpu/msg\t")
 	for _, x := range r.Results {
@@ -213,6 +216,11 @@ func number(v float64) string {
 		return count(int(v + 0.5))
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// micro formats a short time in microseconds.
+func micro(d time.Duration) string {
+	return fmt.Sprintf("%.2f µs", float64(d)/float64(time.Microsecond))
 }
 
 // dur formats a latency in milliseconds.
