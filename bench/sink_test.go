@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	netsmtp "net/smtp"
@@ -106,7 +107,7 @@ func TestSinkAnswersPipelinedCommandsInOneWrite(t *testing.T) {
 	}
 	expect("220 ")
 	send("EHLO client\r\n")
-	expect("250-", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SIZE ")
+	expect("250-", "250-PIPELINING", "250-CHUNKING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SIZE ")
 	send("DATA\r\nRCPT TO:<b@example.org>\r\nXYZZY\r\n")
 	expect("503 ", "503 ", "502 ")
 	before := cc.writes.Load()
@@ -115,8 +116,25 @@ func TestSinkAnswersPipelinedCommandsInOneWrite(t *testing.T) {
 	if n := cc.writes.Load() - before; n != 1 {
 		t.Errorf("the replies to MAIL, RCPT and DATA took %d writes, want 1", n)
 	}
-	send("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")
-	expect("250 ", "221 ")
+	send("Subject: x\r\n\r\nbody\r\n.\r\n")
+	expect("250 ")
+
+	// BDAT: the message in the commands' write, in two chunks; a chunk
+	// with no recipient is read and refused.
+	s.expect("p")
+	msg := string(appendRawMessage(nil, messageID("p", 1), time.Now()))
+	before = cc.writes.Load()
+	send("BDAT 3 LAST\r\nabc" + "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n" +
+		"BDAT 10\r\n" + msg[:10] + "BDAT " + fmt.Sprint(len(msg)-10) + " LAST\r\n" + msg[10:])
+	expect("503 ", "250 ", "250 ", "250 2.0.0 chunk", "250 2.0.0 OK")
+	if n := cc.writes.Load() - before; n != 1 {
+		t.Errorf("the replies to BDAT and its transaction took %d writes, want 1", n)
+	}
+	if a := s.snapshot("p"); a.Count != 1 {
+		t.Errorf("the sink counted %d messages sent by BDAT, want 1", a.Count)
+	}
+	send("BDAT x\r\n")
+	expect("501 ")
 }
 
 func TestReadData(t *testing.T) {

@@ -4,14 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// The sink's SMTP: EHLO offers PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES
-// and SIZE; MAIL, RCPT, DATA, RSET, NOOP and QUIT are answered, anything
-// else refused. Replies are written when no more input is waiting, so the
+// The sink's SMTP: EHLO offers PIPELINING, CHUNKING, 8BITMIME,
+// ENHANCEDSTATUSCODES and SIZE; MAIL, RCPT, DATA, BDAT, RSET, NOOP and
+// QUIT are answered, anything else refused. Replies are written when no more input is waiting, so the
 // replies to pipelined commands go out in one write, as Postfix's smtpd
 // does (go-smtp's server, which the sink used before, writes each one
 // alone: four writes per message where this takes two).
@@ -36,9 +38,10 @@ func (s *sink) serveConn(c net.Conn) {
 		w.WriteString("\r\n")
 	}
 	var (
-		mail  bool
-		rcpts int
-		data  []byte
+		mail   bool
+		rcpts  int
+		data   []byte // the message of the transaction (BDAT) or the last one (DATA)
+		tooBig bool   // a BDAT chunk took data over sinkMaxSize
 	)
 	reply("220 " + sinkDomain + " ESMTP bench sink")
 	for {
@@ -59,6 +62,7 @@ func (s *sink) serveConn(c net.Conn) {
 		case "EHLO":
 			reply("250-" + sinkDomain)
 			reply("250-PIPELINING")
+			reply("250-CHUNKING")
 			reply("250-8BITMIME")
 			reply("250-ENHANCEDSTATUSCODES")
 			reply("250 SIZE " + strconv.Itoa(sinkMaxSize))
@@ -69,7 +73,7 @@ func (s *sink) serveConn(c net.Conn) {
 				reply("503 5.5.1 MAIL already given")
 				continue
 			}
-			mail = true
+			mail, data, tooBig = true, data[:0], false
 			reply("250 2.1.0 OK")
 		case "RCPT":
 			switch {
@@ -101,6 +105,41 @@ func (s *sink) serveConn(c net.Conn) {
 				reply("250 2.0.0 OK: queued")
 			}
 			mail, rcpts = false, 0
+		case "BDAT":
+			size, last, ok := bdatArgs(line)
+			if !ok {
+				reply("501 5.5.4 BDAT size [LAST]")
+				w.Flush()
+				return // the chunk's length is unknown: what follows cannot be read
+			}
+			// The chunk follows the command, refused or not.
+			keep := rcpts > 0 && !tooBig && len(data)+size <= sinkMaxSize
+			if keep {
+				data, err = readChunk(r, data, size)
+			} else {
+				_, err = r.Discard(size)
+			}
+			if err != nil {
+				return
+			}
+			switch {
+			case rcpts == 0:
+				reply("503 5.5.1 RCPT first")
+				continue
+			case !keep:
+				tooBig = true
+			}
+			if !last {
+				reply("250 2.0.0 chunk received")
+				continue
+			}
+			if tooBig {
+				reply("552 5.3.4 message too big")
+			} else {
+				s.record(data, time.Now())
+				reply("250 2.0.0 OK: queued")
+			}
+			mail, rcpts = false, 0
 		case "RSET":
 			mail, rcpts = false, 0
 			reply("250 2.0.0 OK")
@@ -114,6 +153,25 @@ func (s *sink) serveConn(c net.Conn) {
 			reply("502 5.5.2 command not implemented")
 		}
 	}
+}
+
+// bdatArgs parses a BDAT command line: the chunk's size and whether it is
+// the last.
+func bdatArgs(line []byte) (size int, last, ok bool) {
+	f := bytes.Fields(line)
+	if len(f) < 2 || len(f) > 3 || len(f) == 3 && !bytes.EqualFold(f[2], []byte("LAST")) {
+		return 0, false, false
+	}
+	n, err := strconv.ParseUint(string(f[1]), 10, 31)
+	return int(n), len(f) == 3, err == nil
+}
+
+// readChunk appends the n bytes of a BDAT chunk to data.
+func readChunk(r *bufio.Reader, data []byte, n int) ([]byte, error) {
+	start := len(data)
+	data = slices.Grow(data, n)[:start+n]
+	_, err := io.ReadFull(r, data[start:])
+	return data, err
 }
 
 // readData reads a message's data up to its terminating dot line,

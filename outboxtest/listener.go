@@ -28,7 +28,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 		return nil, net.ErrClosed
 	default:
 	}
-	cc := &countedConn{Conn: c, sink: s, noPipelining: s.opts.noPipelining}
+	cc := &countedConn{Conn: c, sink: s, hidden: s.opts.hidden}
 	s.conns++
 	s.live[cc] = struct{}{}
 	return cc, nil
@@ -40,16 +40,16 @@ type countedConn struct {
 	net.Conn
 	sink *Sink
 	once sync.Once
-	// noPipelining drops PIPELINING from the EHLO reply
-	// (WithoutPipelining): the server writes each reply line in a write
-	// of its own, so the line is found whole.
-	noPipelining bool
+	// hidden are lines dropped from the EHLO reply (WithoutPipelining,
+	// WithoutChunking), never its last: the server writes each reply
+	// line in a write of its own, so a line is found whole.
+	hidden []string
 }
 
 func (c *countedConn) Write(p []byte) (int, error) {
-	if c.noPipelining {
-		if i := bytes.Index(p, []byte(pipeliningLine)); i >= 0 {
-			q := append(append(make([]byte, 0, len(p)), p[:i]...), p[i+len(pipeliningLine):]...)
+	for _, line := range c.hidden {
+		if i := bytes.Index(p, []byte(line)); i >= 0 {
+			q := append(append(make([]byte, 0, len(p)), p[:i]...), p[i+len(line):]...)
 			if _, err := c.Conn.Write(q); err != nil {
 				return 0, err
 			}
@@ -58,10 +58,6 @@ func (c *countedConn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
-
-// pipeliningLine is the line of go-smtp's EHLO reply offering PIPELINING
-// (never its last line).
-const pipeliningLine = "250-PIPELINING\r\n"
 
 func (c *countedConn) Close() error {
 	c.once.Do(func() {

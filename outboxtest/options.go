@@ -6,14 +6,16 @@ import "strings"
 type Option func(*options)
 
 type options struct {
-	startTLS     bool
-	implicitTLS  bool
-	username     string
-	password     string
-	mechanisms   []string
-	smtpUTF8     bool
-	maxBytes     int64
-	noPipelining bool
+	startTLS    bool
+	implicitTLS bool
+	username    string
+	password    string
+	mechanisms  []string
+	smtpUTF8    bool
+	maxBytes    int64
+	// hidden are lines of the EHLO reply left out (WithoutPipelining,
+	// WithoutChunking).
+	hidden []string
 }
 
 func defaultOptions() options {
@@ -71,5 +73,12 @@ func WithMaxMessageBytes(n int64) Option {
 // EHLO reply, for a client to send one command at a time. It works on
 // clear-text connections only: under TLS the reply is offered as usual.
 func WithoutPipelining() Option {
-	return func(o *options) { o.noPipelining = true }
+	return func(o *options) { o.hidden = append(o.hidden, "250-PIPELINING\r\n") }
+}
+
+// WithoutChunking makes the sink leave CHUNKING (RFC 3030, BDAT) out of
+// its EHLO reply, for a client to send its messages with DATA. Like
+// WithoutPipelining, it works on clear-text connections only.
+func WithoutChunking() Option {
+	return func(o *options) { o.hidden = append(o.hidden, "250-CHUNKING\r\n") }
 }

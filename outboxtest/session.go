@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -31,6 +32,11 @@ type session struct {
 	from     *string // nil outside a transaction
 	opts     smtp.MailOptions
 	rcpts    []string
+	// closed is set once the session answered 421 and closed its
+	// connection: commands the client pipelined after it, which go-smtp
+	// still reads from its buffer, are refused, as a server that closed
+	// would never see them.
+	closed atomic.Bool
 }
 
 var (
@@ -171,8 +177,11 @@ func (s *session) Reset() {
 func (s *session) Logout() error { return nil }
 
 // pause waits out the sink's delay, if any; it returns an error when the
-// sink stops meanwhile.
+// sink stops meanwhile, or once the session closed its connection.
 func (s *session) pause() error {
+	if s.closed.Load() {
+		return errors.New("outboxtest: connection closed after a 421")
+	}
 	s.sink.mu.Lock()
 	d, quit := s.sink.delay, s.sink.quit
 	s.sink.mu.Unlock()
@@ -201,6 +210,7 @@ func (s *session) answer(r *smtp.SMTPError) error {
 	}
 	c := s.conn.Conn()
 	_, _ = fmt.Fprintf(c, "421 %s\r\n", text) // the connection closes next either way
+	s.closed.Store(true)
 	_ = c.Close()
 	return r
 }

@@ -138,11 +138,14 @@ func TestIdleConnectionHealthCheck(t *testing.T) {
 	}
 }
 
-// forEachMode runs test against a sink that offers PIPELINING and one
-// that does not, for the backend to send one command at a time.
+// forEachMode runs test against a sink that offers PIPELINING and
+// CHUNKING (the message goes as BDAT in the commands' write), one that
+// offers PIPELINING alone (DATA), and one that offers neither, for the
+// backend to send one command at a time.
 func forEachMode(t *testing.T, test func(t *testing.T, opts ...outboxtest.Option)) {
-	t.Run("pipelined", func(t *testing.T) { test(t) })
-	t.Run("one by one", func(t *testing.T) { test(t, outboxtest.WithoutPipelining()) })
+	t.Run("pipelined, BDAT", func(t *testing.T) { test(t) })
+	t.Run("pipelined, DATA", func(t *testing.T) { test(t, outboxtest.WithoutChunking()) })
+	t.Run("one by one", func(t *testing.T) { test(t, outboxtest.WithoutPipelining(), outboxtest.WithoutChunking()) })
 }
 
 func TestRecipientRefused(t *testing.T) {
@@ -465,17 +468,19 @@ func TestTimeouts(t *testing.T) {
 }
 
 func TestCutAfterData(t *testing.T) {
-	sink := outboxtest.NewSink(t)
-	sink.CutAfterData().Times(1)
-	b := newBackend(t, sinkURL(sink, "tls=none"))
-	_, err := b.Send(context.Background(), envelope("a@example.com"))
-	if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary {
-		t.Fatalf("Send = %v, want a plain temporary error", err)
-	}
-	if !strings.Contains(err.Error(), "may have accepted") {
-		t.Errorf("error %q does not warn of a possible duplicate", err)
-	}
-	send(t, b, envelope("a@example.com"))
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		sink := outboxtest.NewSink(t, opts...)
+		sink.CutAfterData().Times(1)
+		b := newBackend(t, sinkURL(sink, "tls=none"))
+		_, err := b.Send(context.Background(), envelope("a@example.com"))
+		if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary {
+			t.Fatalf("Send = %v, want a plain temporary error", err)
+		}
+		if !strings.Contains(err.Error(), "may have accepted") {
+			t.Errorf("error %q does not warn of a possible duplicate", err)
+		}
+		send(t, b, envelope("a@example.com"))
+	})
 }
 
 func TestConcurrentSends(t *testing.T) {

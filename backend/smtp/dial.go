@@ -29,7 +29,7 @@ type conn struct {
 
 // extensions are the EHLO extensions a transaction uses.
 type extensions struct {
-	pipelining, smtputf8, eightBit, size bool
+	pipelining, chunking, smtputf8, eightBit, size bool
 }
 
 // close ends the connection: politely with QUIT when it is in a known
@@ -94,7 +94,8 @@ func (b *Backend) dial(ctx context.Context) (_ *conn, err error) {
 	// in go-smtp's read buffer.
 	c.text = textproto.NewConn(nc)
 	has := func(ext string) bool { ok, _ := client.Extension(ext); return ok }
-	c.ext = extensions{pipelining: has("PIPELINING"), smtputf8: has("SMTPUTF8"), eightBit: has("8BITMIME"), size: has("SIZE")}
+	c.ext = extensions{pipelining: has("PIPELINING"), chunking: has("CHUNKING"), smtputf8: has("SMTPUTF8"),
+		eightBit: has("8BITMIME"), size: has("SIZE")}
 	return c, nil
 }
 

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/outboxmail/outbox"
 )
 
 // TestPipelining talks to a scripted server: offered PIPELINING, the
@@ -75,4 +79,120 @@ func TestPipelining(t *testing.T) {
 			t.Errorf("offer %v: the client sent before any reply:\n%q\nwant\n%q", offer, got, want)
 		}
 	}
+}
+
+// bdatServer is a scripted server offering PIPELINING and CHUNKING. For
+// each transaction it reports what the client sent before any reply, then
+// answers with the replies script gives for it: for a message sent with
+// DATA, the replies up to the 354, then the message's end is answered
+// 250. It counts the connections it accepts.
+type bdatServer struct {
+	ln    net.Listener
+	first chan string
+	conns atomic.Int64
+}
+
+func newBDATServer(t *testing.T, script func(first string) string) *bdatServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	s := &bdatServer{ln: ln, first: make(chan string, 10)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			go s.serve(c, script)
+		}
+	}()
+	return s
+}
+
+func (s *bdatServer) serve(c net.Conn, script func(first string) string) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	line := func() string { l, _ := r.ReadString('\n'); return l }
+	c.Write([]byte("220 scripted\r\n"))
+	line() // EHLO
+	c.Write([]byte("250-scripted\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n"))
+	for {
+		// Whatever the client sends before any reply, once it has had
+		// time to arrive.
+		time.Sleep(100 * time.Millisecond)
+		buf := make([]byte, 64<<10)
+		n, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		got := string(buf[:n])
+		if strings.HasPrefix(got, "QUIT") {
+			c.Write([]byte("221 bye\r\n"))
+			return
+		}
+		s.first <- got
+		c.Write([]byte(script(got)))
+		if strings.HasSuffix(got, "DATA\r\n") {
+			for l := line(); l != ".\r\n" && l != ""; l = line() {
+			}
+			c.Write([]byte("250 2.0.0 queued\r\n"))
+		}
+	}
+}
+
+// TestBDAT: offered CHUNKING with PIPELINING, the backend sends MAIL, the
+// RCPTs and the message as BDAT LAST in one write, and takes the BDAT
+// reply as the message's; a message it cannot send byte for byte so (a
+// bare LF, no final CRLF) goes with DATA; a server that answers a RCPT
+// 421 yet takes the message has it taken for the other recipients, and
+// the connection is not reused.
+func TestBDAT(t *testing.T) {
+	ok := func(string) string { return "250 ok\r\n250 ok\r\n250 ok\r\n250 2.0.0 queued as X\r\n" }
+	t.Run("one write", func(t *testing.T) {
+		s := newBDATServer(t, ok)
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
+		e := envelope("a@example.com", "b@example.com")
+		res, err := b.Send(context.Background(), e)
+		if err != nil || len(res) != 2 || res[0].Class != outbox.ClassAccepted || res[1].Reply.Text != "queued as X" {
+			t.Fatalf("Send = %+v, %v", res, err)
+		}
+		want := "MAIL FROM:<sender@example.com> BODY=8BITMIME\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n" +
+			"BDAT " + strconv.Itoa(len(e.Data)) + " LAST\r\n" + string(e.Data)
+		if got := <-s.first; got != want {
+			t.Errorf("the client sent before any reply:\n%q\nwant\n%q", got, want)
+		}
+	})
+	t.Run("DATA when the bytes would change", func(t *testing.T) {
+		s := newBDATServer(t, func(string) string { return "250 ok\r\n250 ok\r\n354 go on\r\n" })
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
+		for _, data := range []string{"Subject: x\r\n\r\nbare\nLF\r\n", "Subject: x\r\n\r\nno final CRLF"} {
+			e := envelope("a@example.com")
+			e.Data = []byte(data)
+			if _, err := b.Send(context.Background(), e); err != nil {
+				t.Fatalf("Send(%q): %v", data, err)
+			}
+			if got := <-s.first; !strings.HasSuffix(got, "RCPT TO:<a@example.com>\r\nDATA\r\n") {
+				t.Errorf("message %q: the client sent %q, want DATA after the RCPT", data, got)
+			}
+		}
+	})
+	t.Run("421 to a RCPT, message taken", func(t *testing.T) {
+		s := newBDATServer(t, func(string) string { return "250 ok\r\n421 4.7.0 slow down\r\n250 ok\r\n250 2.0.0 queued\r\n" })
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
+		res, err := b.Send(context.Background(), envelope("a@example.com", "b@example.com"))
+		if err != nil || len(res) != 2 || res[0].Class != outbox.ClassThrottled || res[1].Class != outbox.ClassAccepted {
+			t.Fatalf("Send = %+v, %v; want a throttled, b accepted", res, err)
+		}
+		<-s.first
+		if _, err := b.Send(context.Background(), envelope("c@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		<-s.first
+		if n := s.conns.Load(); n != 2 {
+			t.Errorf("%d connections, want 2: one that got a 421 is not reused", n)
+		}
+	})
 }

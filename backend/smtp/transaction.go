@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,9 +28,11 @@ const writeChunk = 64 << 10
 // transact runs one transaction for e on c. When the server offers
 // PIPELINING (RFC 2920), MAIL, every RCPT and DATA go out in one write and
 // their replies are read together: two round trips per message, whatever
-// the number of recipients. Otherwise each command waits for its reply,
-// and the transaction stops at a refused MAIL or when no recipient was
-// accepted.
+// the number of recipients. When it offers CHUNKING (RFC 3030) too, a
+// message of up to bdatMax bytes goes in that same write, as BDAT LAST:
+// one round trip (see useBDAT). Otherwise each command waits for its
+// reply, and the transaction stops at a refused MAIL or when no recipient
+// was accepted.
 func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ []outbox.RecipientResult, state connState, _ error) {
 	if err := ctx.Err(); err != nil {
 		return nil, connReady, b.netError(ctx, "send", err)
@@ -54,7 +57,14 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	for _, to := range e.To {
 		cmds = append(cmds, command{line: "RCPT TO:<" + to + ">", expect: 25})
 	}
-	cmds = append(cmds, command{line: "DATA", expect: 354})
+	bdat := c.useBDAT(e.Data)
+	var final string // the reply text to BDAT
+	if bdat {
+		cmds = append(cmds, command{line: "BDAT " + strconv.Itoa(len(e.Data)) + " LAST", expect: 250,
+			data: e.Data, wait: b.cfg.DataTimeout, text: &final})
+	} else {
+		cmds = append(cmds, command{line: "DATA", expect: 354})
+	}
 	replies := c.exchange(ctx, b, cmds)
 
 	// MAIL FROM.
@@ -73,9 +83,11 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		}
 	}
 
-	// RCPT TO, one reply per recipient.
+	// RCPT TO, one reply per recipient. With BDAT the message went with
+	// them, so only its reply says whether the server took it.
 	results := make([]outbox.RecipientResult, len(e.To))
 	accepted := 0
+	var closing *outbox.Reply // a 421 to a RCPT sent with BDAT
 	for i, to := range e.To {
 		results[i] = outbox.RecipientResult{Addr: to}
 		err := replies[1+i]
@@ -85,12 +97,22 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		}
 		r, ok := serverReply(err)
 		switch {
+		case !ok && bdat && closing != nil: // it closed, as it said
+			return nil, connBroken, b.refused("RCPT TO", *closing)
+		case !ok && bdat:
+			return nil, connBroken, b.netError(ctx, fmt.Sprintf("RCPT TO:<%s> (the server may have accepted the message)", to), err)
 		case !ok:
 			return nil, connBroken, b.netError(ctx, fmt.Sprintf("RCPT TO:<%s>", to), err)
-		case r.Code == 421:
+		case r.Code == 421 && !bdat:
 			return nil, connBroken, b.refused("RCPT TO", r)
+		case r.Code == 421 && closing == nil:
+			closing = &r
 		}
 		results[i].Class, results[i].Reply = outbox.Classify(r), r
+	}
+
+	if bdat {
+		return b.bdatResult(ctx, c, results, accepted, closing, replies[len(replies)-1], final)
 	}
 
 	// DATA: not sent (one by one, no recipient accepted) or refused.
@@ -129,6 +151,12 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		return nil, connReady, b.refused("end of data", r)
 	}
 
+	return accept(results, msg), connReady, nil
+}
+
+// accept marks the recipients no RCPT reply refused as accepted with the
+// server's final reply text msg.
+func accept(results []outbox.RecipientResult, msg string) []outbox.RecipientResult {
 	enh, text := splitEnhanced(oneLine(msg))
 	ok := outbox.Reply{Code: 250, Enhanced: enh, Text: text}
 	for i := range results {
@@ -136,14 +164,82 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 			results[i].Class, results[i].Reply = outbox.ClassAccepted, ok
 		}
 	}
-	return results, connReady, nil
+	return results
+}
+
+// bdatMax is the largest message sent with BDAT in the write of its
+// commands: it is sent before the server has said whether it takes any
+// recipient, so a larger one goes with DATA, after the replies.
+const bdatMax = writeChunk
+
+// useBDAT tells whether data goes as one BDAT LAST chunk in the write of
+// the commands: the server offers PIPELINING and CHUNKING, data is at
+// most bdatMax bytes, and it is sent as DATA would send it: every line
+// ends in CRLF, the last one too (DATA would turn a bare LF into CRLF, and
+// end an unterminated last line; BDAT sends the bytes as they are).
+func (c *conn) useBDAT(data []byte) bool {
+	if !c.ext.pipelining || !c.ext.chunking || len(data) == 0 || len(data) > bdatMax ||
+		!bytes.HasSuffix(data, []byte("\r\n")) {
+		return false
+	}
+	for i, ch := range data {
+		if ch == '\n' && (i == 0 || data[i-1] != '\r') {
+			return false
+		}
+	}
+	return true
+}
+
+// bdatResult is the outcome of a transaction whose message went as BDAT
+// LAST with its RCPTs: accepted RCPTs were accepted, closing is the first
+// 421 among the others (the server said it is closing the connection),
+// reply the server's answer to BDAT and final that answer's text. Only
+// that answer says whether the message was taken, for the recipients
+// accepted. The transaction is over either way; after a refusal an RSET
+// makes sure of it before the connection is reused.
+func (b *Backend) bdatResult(ctx context.Context, c *conn, results []outbox.RecipientResult, accepted int,
+	closing *outbox.Reply, reply error, final string) ([]outbox.RecipientResult, connState, error) {
+	after := func() connState { // what a refusal leaves
+		if closing != nil {
+			return connBroken
+		}
+		return b.reset(ctx, c)
+	}
+	r, ok := serverReply(reply)
+	switch {
+	case reply == nil && accepted > 0:
+		state := connReady
+		if closing != nil {
+			state = connBroken
+		}
+		return accept(results, final), state, nil
+	case reply == nil: // taken with no recipient: nothing was delivered
+		return results, after(), nil
+	case !ok && accepted > 0:
+		// The server may have taken the message: a retry can duplicate it.
+		return nil, connBroken, b.netError(ctx, "end of data (the server may have accepted the message)", reply)
+	case !ok:
+		return nil, connBroken, b.netError(ctx, "BDAT", reply)
+	case r.Code == 421:
+		return nil, connBroken, b.refused("end of data", r)
+	case closing != nil: // not taken, and the server is closing
+		return nil, connBroken, b.refused("RCPT TO", *closing)
+	case accepted == 0: // refused for want of a recipient: the RCPT replies say why
+		return results, after(), nil
+	}
+	return nil, after(), b.refused("end of data", r)
 }
 
 // command is one command of a transaction and the reply code that means
-// success (a two-digit prefix matches any code it begins).
+// success (a two-digit prefix matches any code it begins); data follows
+// the line (a BDAT chunk), wait bounds the wait for its reply when set
+// (else the command timeout), and text, when set, gets the reply's text.
 type command struct {
 	line   string
 	expect int
+	data   []byte
+	wait   time.Duration
+	text   *string
 }
 
 // errNotSent marks a command a one-by-one exchange did not send.
@@ -171,12 +267,17 @@ func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []error
 		for _, cmd := range cmds {
 			c.text.W.WriteString(cmd.line)
 			c.text.W.WriteString("\r\n")
+			c.text.W.Write(cmd.data)
 		}
 		if err := c.text.W.Flush(); err != nil {
 			return fail(0, err)
 		}
 		for i, cmd := range cmds {
-			if err := c.read(ctx, b, cmd.expect, b.cfg.Timeout, nil); err != nil {
+			wait := b.cfg.Timeout
+			if cmd.wait > 0 {
+				wait = cmd.wait
+			}
+			if err := c.read(ctx, b, cmd.expect, wait, cmd.text); err != nil {
 				if _, ok := err.(*textproto.Error); !ok {
 					return fail(i, err)
 				}
