@@ -101,7 +101,7 @@ func (b *Backend) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.Recipi
 				return nil, err
 			}
 		}
-		res, state, err := b.transact(ctx, c, e)
+		res, state, err := b.transact(ctx, c, e, reused)
 		if state == connStale && reused {
 			c.close(false)
 			c, reused = nil, false

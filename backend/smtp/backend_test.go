@@ -70,25 +70,27 @@ func class(err error) (outbox.Class, outbox.Reply, bool) {
 }
 
 func TestDeliverByteExact(t *testing.T) {
-	sink := outboxtest.NewSink(t)
-	b := newBackend(t, sinkURL(sink, "ehlo=client.example.com"))
-	e := envelope("a@example.com", "b@example.com")
-	res := send(t, b, e)
-	for _, r := range res {
-		if r.Class != outbox.ClassAccepted || r.Reply.Code != 250 || r.Reply.Enhanced != "2.0.0" || r.Reply.Text != "OK: queued" {
-			t.Errorf("result %+v, want accepted with 250 2.0.0 OK: queued", r)
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		sink := outboxtest.NewSink(t, opts...)
+		b := newBackend(t, sinkURL(sink, "ehlo=client.example.com"))
+		e := envelope("a@example.com", "b@example.com")
+		res := send(t, b, e)
+		for _, r := range res {
+			if r.Class != outbox.ClassAccepted || r.Reply.Code != 250 || r.Reply.Enhanced != "2.0.0" || r.Reply.Text != "OK: queued" {
+				t.Errorf("result %+v, want accepted with 250 2.0.0 OK: queued", r)
+			}
 		}
-	}
-	m := sink.WaitFor(1, 5*time.Second)[0]
-	if !bytes.Equal(m.Data, e.Data) {
-		t.Errorf("data differs:\n got %q\nwant %q", m.Data, e.Data)
-	}
-	if m.From != e.From || strings.Join(m.To, " ") != "a@example.com b@example.com" {
-		t.Errorf("envelope %q %q", m.From, m.To)
-	}
-	if m.Hello != "client.example.com" || m.Size != int64(len(e.Data)) || m.Body != "8BITMIME" || m.UTF8 || m.TLS != nil {
-		t.Errorf("session: hello %q size %d body %q utf8 %v tls %v", m.Hello, m.Size, m.Body, m.UTF8, m.TLS != nil)
-	}
+		m := sink.WaitFor(1, 5*time.Second)[0]
+		if !bytes.Equal(m.Data, e.Data) {
+			t.Errorf("data differs:\n got %q\nwant %q", m.Data, e.Data)
+		}
+		if m.From != e.From || strings.Join(m.To, " ") != "a@example.com b@example.com" {
+			t.Errorf("envelope %q %q", m.From, m.To)
+		}
+		if m.Hello != "client.example.com" || m.Size != int64(len(e.Data)) || m.Body != "8BITMIME" || m.UTF8 || m.TLS != nil {
+			t.Errorf("session: hello %q size %d body %q utf8 %v tls %v", m.Hello, m.Size, m.Body, m.UTF8, m.TLS != nil)
+		}
+	})
 }
 
 func TestLazy(t *testing.T) {
@@ -424,7 +426,7 @@ func TestSMTPUTF8(t *testing.T) {
 
 func TestTimeouts(t *testing.T) {
 	t.Run("command timeout", func(t *testing.T) {
-		sink := outboxtest.NewSink(t)
+		sink := outboxtest.NewSink(t, outboxtest.WithoutChunking())
 		b := newBackend(t, sinkURL(sink, "tls=none&timeout=200ms"))
 		sink.Delay(3 * time.Second)
 		_, err := b.Send(context.Background(), envelope("a@example.com"))
@@ -434,19 +436,46 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 
-	t.Run("context deadline", func(t *testing.T) {
+	// With BDAT the message went with the commands: every reply waits
+	// data_timeout, and one that never comes may hide a message taken.
+	t.Run("BDAT waits data_timeout", func(t *testing.T) {
 		sink := outboxtest.NewSink(t)
-		b := newBackend(t, sinkURL(sink, "tls=none"))
-		send(t, b, envelope("a@example.com")) // a pooled connection
-		sink.Delay(3 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		_, err := b.Send(ctx, envelope("a@example.com"))
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Send = %v, want context.DeadlineExceeded", err)
-		}
-		sink.Delay(0)
+		b := newBackend(t, sinkURL(sink, "tls=none&timeout=100ms&data_timeout=5s"))
+		sink.Delay(200 * time.Millisecond)
 		send(t, b, envelope("a@example.com"))
+	})
+	t.Run("BDAT reply timeout", func(t *testing.T) {
+		sink := outboxtest.NewSink(t)
+		b := newBackend(t, sinkURL(sink, "tls=none&timeout=100ms&data_timeout=200ms"))
+		send(t, b, envelope("a@example.com")) // a pooled connection
+		sink.Delay(time.Second)
+		_, err := b.Send(context.Background(), envelope("a@example.com"))
+		if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary || !strings.Contains(err.Error(), "may have accepted") {
+			t.Fatalf("Send = %v, want a temporary error warning of a possible duplicate", err)
+		}
+		if n := sink.Connections(); n != 1 {
+			t.Errorf("%d connections: the message was sent again at once, want 1", n)
+		}
+	})
+
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		t.Run("context deadline", func(t *testing.T) {
+			sink := outboxtest.NewSink(t, opts...)
+			b := newBackend(t, sinkURL(sink, "tls=none"))
+			send(t, b, envelope("a@example.com")) // a pooled connection
+			sink.Delay(3 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_, err := b.Send(ctx, envelope("a@example.com"))
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Send = %v, want context.DeadlineExceeded", err)
+			}
+			if len(opts) == 0 && !strings.Contains(err.Error(), "may have accepted") {
+				t.Errorf("BDAT: error %q does not warn of a possible duplicate", err)
+			}
+			sink.Delay(0)
+			send(t, b, envelope("a@example.com"))
+		})
 	})
 
 	t.Run("cancel while waiting for a connection", func(t *testing.T) {

@@ -9,13 +9,15 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, func(t *testing.T) backendtest.Target {
-		sink := outboxtest.NewSink(t)
-		return backendtest.Target{
-			Backend:     newBackend(t, sinkURL(sink, "tls=none")),
-			Connections: sink.Connections,
-			Received:    func(id string) int { return count(sink, id) },
-		}
+	forEachMode(t, func(t *testing.T, opts ...outboxtest.Option) {
+		backendtest.Run(t, func(t *testing.T) backendtest.Target {
+			sink := outboxtest.NewSink(t, opts...)
+			return backendtest.Target{
+				Backend:     newBackend(t, sinkURL(sink, "tls=none")),
+				Connections: sink.Connections,
+				Received:    func(id string) int { return count(sink, id) },
+			}
+		})
 	})
 }
 

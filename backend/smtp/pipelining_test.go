@@ -168,7 +168,8 @@ func TestBDAT(t *testing.T) {
 	t.Run("DATA when the bytes would change", func(t *testing.T) {
 		s := newBDATServer(t, func(string) string { return "250 ok\r\n250 ok\r\n354 go on\r\n" })
 		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
-		for _, data := range []string{"Subject: x\r\n\r\nbare\nLF\r\n", "Subject: x\r\n\r\nno final CRLF"} {
+		for _, data := range []string{"Subject: x\r\n\r\nbare\nLF\r\n", "Subject: x\r\n\r\nno final CRLF",
+			"Subject: x\r\n\r\ntwo CRs\r\r\n", "Subject: x\r\n\r\na lone\rCR\r\n"} {
 			e := envelope("a@example.com")
 			e.Data = []byte(data)
 			if _, err := b.Send(context.Background(), e); err != nil {
@@ -179,8 +180,33 @@ func TestBDAT(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no recipient, the server closing", func(t *testing.T) {
+		s := newBDATServer(t, func(string) string { return "250 ok\r\n550 5.1.1 no such user\r\n421 4.7.0 too many errors\r\n" })
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
+		res, err := b.Send(context.Background(), envelope("a@example.com"))
+		if err != nil || len(res) != 1 || res[0].Class != outbox.ClassPermanent || res[0].Reply.Code != 550 {
+			t.Fatalf("Send = %+v, %v; want the recipient refused by its 550", res, err)
+		}
+	})
+	t.Run("no reply to the pipeline", func(t *testing.T) {
+		s := newBDATServer(t, func(string) string { return "" })
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none&data_timeout=300ms")
+		_, err := b.Send(context.Background(), envelope("a@example.com"))
+		if err == nil || !strings.Contains(err.Error(), "may have accepted") {
+			t.Fatalf("Send = %v, want an error warning of a possible duplicate", err)
+		}
+		<-s.first
+		if n := s.conns.Load(); n != 1 {
+			t.Errorf("%d connections: the message was sent again at once, want 1", n)
+		}
+	})
 	t.Run("421 to a RCPT, message taken", func(t *testing.T) {
-		s := newBDATServer(t, func(string) string { return "250 ok\r\n421 4.7.0 slow down\r\n250 ok\r\n250 2.0.0 queued\r\n" })
+		s := newBDATServer(t, func(first string) string {
+			if strings.Count(first, "RCPT TO") == 1 {
+				return "250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n"
+			}
+			return "250 ok\r\n421 4.7.0 slow down\r\n250 ok\r\n250 2.0.0 queued\r\n"
+		})
 		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
 		res, err := b.Send(context.Background(), envelope("a@example.com", "b@example.com"))
 		if err != nil || len(res) != 2 || res[0].Class != outbox.ClassThrottled || res[1].Class != outbox.ClassAccepted {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/textproto"
 	"strconv"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -33,7 +35,10 @@ const writeChunk = 64 << 10
 // one round trip (see useBDAT). Otherwise each command waits for its
 // reply, and the transaction stops at a refused MAIL or when no recipient
 // was accepted.
-func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ []outbox.RecipientResult, state connState, _ error) {
+//
+// reused says c carried earlier transactions: a server may have closed it
+// while it sat idle.
+func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope, reused bool) (_ []outbox.RecipientResult, state connState, _ error) {
 	if err := ctx.Err(); err != nil {
 		return nil, connReady, b.netError(ctx, "send", err)
 	}
@@ -52,16 +57,22 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		return nil, connReady, outbox.Permanent("upstream %s does not support SMTPUTF8, required by %s", b.name, why)
 	}
 
-	cmds := make([]command, 0, len(e.To)+2)
-	cmds = append(cmds, command{line: c.mailCommand(e, why != ""), expect: 250})
-	for _, to := range e.To {
-		cmds = append(cmds, command{line: "RCPT TO:<" + to + ">", expect: 25})
-	}
+	// With BDAT every reply waits as long as the message's: a server may
+	// hold its replies to a pipeline until it has taken the message.
 	bdat := c.useBDAT(e.Data)
+	var wait time.Duration
+	if bdat {
+		wait = b.cfg.DataTimeout
+	}
+	cmds := make([]command, 0, len(e.To)+2)
+	cmds = append(cmds, command{line: c.mailCommand(e, why != ""), expect: 250, wait: wait})
+	for _, to := range e.To {
+		cmds = append(cmds, command{line: "RCPT TO:<" + to + ">", expect: 25, wait: wait})
+	}
 	var final string // the reply text to BDAT
 	if bdat {
 		cmds = append(cmds, command{line: "BDAT " + strconv.Itoa(len(e.Data)) + " LAST", expect: 250,
-			data: e.Data, wait: b.cfg.DataTimeout, text: &final})
+			data: e.Data, wait: wait, text: &final})
 	} else {
 		cmds = append(cmds, command{line: "DATA", expect: 354})
 	}
@@ -71,16 +82,25 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 	if err := replies[0]; err != nil {
 		r, ok := serverReply(err)
 		switch {
+		case !ok && bdat && !errors.Is(err, errWrite) && !(reused && closedByPeer(ctx, err)):
+			// The message went with MAIL, whole: the server may have taken
+			// it.
+			return nil, connBroken, b.netError(ctx, "MAIL FROM (the server may have accepted the message)", err)
 		case !ok:
-			// Nothing was read: a reused connection the server had closed.
+			// Nothing was read, or with BDAT nothing whole was sent: a
+			// reused connection the server had closed.
 			return nil, connStale, b.netError(ctx, "MAIL FROM", err)
 		case r.Code == 421:
 			// Often the server's farewell on an idle connection.
 			return nil, connStale, b.refused("MAIL FROM", r)
-		default:
-			// Pipelined RCPTs and DATA were refused as out of sequence.
-			return nil, c.settle(replies), b.refused("MAIL FROM", r)
 		}
+		// Pipelined RCPTs and DATA (or BDAT, whose chunk the server
+		// reads and drops) were refused as out of sequence.
+		state := c.settle(replies)
+		if bdat && state == connReady {
+			state = b.reset(ctx, c) // in step after the chunk?
+		}
+		return nil, state, b.refused("MAIL FROM", r)
 	}
 
 	// RCPT TO, one reply per recipient. With BDAT the message went with
@@ -97,7 +117,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope) (_ 
 		}
 		r, ok := serverReply(err)
 		switch {
-		case !ok && bdat && closing != nil: // it closed, as it said
+		case !ok && bdat && closing != nil && closedByPeer(ctx, err): // it closed, as it said
 			return nil, connBroken, b.refused("RCPT TO", *closing)
 		case !ok && bdat:
 			return nil, connBroken, b.netError(ctx, fmt.Sprintf("RCPT TO:<%s> (the server may have accepted the message)", to), err)
@@ -174,20 +194,31 @@ const bdatMax = writeChunk
 
 // useBDAT tells whether data goes as one BDAT LAST chunk in the write of
 // the commands: the server offers PIPELINING and CHUNKING, data is at
-// most bdatMax bytes, and it is sent as DATA would send it: every line
-// ends in CRLF, the last one too (DATA would turn a bare LF into CRLF, and
-// end an unterminated last line; BDAT sends the bytes as they are).
+// most bdatMax bytes, and it is sent as DATA would send it: CR and LF
+// only ever together, as the CRLF ending every line, the last one too
+// (DATA's writer turns a bare LF into CRLF, ends an unterminated last
+// line and doubles some CRs; BDAT sends the bytes as they are).
 func (c *conn) useBDAT(data []byte) bool {
 	if !c.ext.pipelining || !c.ext.chunking || len(data) == 0 || len(data) > bdatMax ||
 		!bytes.HasSuffix(data, []byte("\r\n")) {
 		return false
 	}
 	for i, ch := range data {
-		if ch == '\n' && (i == 0 || data[i-1] != '\r') {
+		switch {
+		case ch == '\n' && (i == 0 || data[i-1] != '\r'):
+			return false
+		case ch == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
 			return false
 		}
 	}
 	return true
+}
+
+// closedByPeer tells whether err is the server closing the connection
+// (an end of file or a reset), not a timeout or ctx ending.
+func closedByPeer(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 }
 
 // bdatResult is the outcome of a transaction whose message went as BDAT
@@ -213,19 +244,21 @@ func (b *Backend) bdatResult(ctx context.Context, c *conn, results []outbox.Reci
 			state = connBroken
 		}
 		return accept(results, final), state, nil
-	case reply == nil: // taken with no recipient: nothing was delivered
+	case accepted == 0 && closing != nil: // as with DATA: the whole transaction waits
+		return nil, connBroken, b.refused("RCPT TO", *closing)
+	case accepted == 0 && (reply == nil || ok && r.Code != 421):
+		// No recipient accepted, nothing delivered: the RCPT replies say
+		// why.
 		return results, after(), nil
-	case !ok && accepted > 0:
+	case accepted == 0: // the same, and the server closing
+		return results, connBroken, nil
+	case !ok:
 		// The server may have taken the message: a retry can duplicate it.
 		return nil, connBroken, b.netError(ctx, "end of data (the server may have accepted the message)", reply)
-	case !ok:
-		return nil, connBroken, b.netError(ctx, "BDAT", reply)
 	case r.Code == 421:
 		return nil, connBroken, b.refused("end of data", r)
 	case closing != nil: // not taken, and the server is closing
 		return nil, connBroken, b.refused("RCPT TO", *closing)
-	case accepted == 0: // refused for want of a recipient: the RCPT replies say why
-		return results, after(), nil
 	}
 	return nil, after(), b.refused("end of data", r)
 }
@@ -245,7 +278,8 @@ type command struct {
 // errNotSent marks a command a one-by-one exchange did not send.
 var errNotSent = errors.New("not sent")
 
-// errWrite marks a failure to write the message body.
+// errWrite marks a failure to write the message body, or a pipeline of
+// commands.
 var errWrite = errors.New("write failed")
 
 // exchange sends cmds (MAIL, the RCPTs, DATA) and returns each one's
@@ -270,7 +304,7 @@ func (c *conn) exchange(ctx context.Context, b *Backend, cmds []command) []error
 			c.text.W.Write(cmd.data)
 		}
 		if err := c.text.W.Flush(); err != nil {
-			return fail(0, err)
+			return fail(0, fmt.Errorf("%w: %w", errWrite, err))
 		}
 		for i, cmd := range cmds {
 			wait := b.cfg.Timeout
