@@ -133,6 +133,8 @@ func TestSinkAnswersPipelinedCommandsInOneWrite(t *testing.T) {
 	if a := s.snapshot("p"); a.Count != 1 {
 		t.Errorf("the sink counted %d messages sent by BDAT, want 1", a.Count)
 	}
+	send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nBDAT 3\r\nabcDATA\r\nRSET\r\n")
+	expect("250 ", "250 ", "250 2.0.0 chunk", "503 ", "250 ")
 	send("BDAT x\r\n")
 	expect("501 ")
 }

@@ -86,8 +86,12 @@ func (s *sink) serveConn(c net.Conn) {
 				reply("250 2.1.5 OK")
 			}
 		case "DATA":
-			if rcpts == 0 {
+			switch {
+			case rcpts == 0:
 				reply("503 5.5.1 RCPT first")
+				continue
+			case len(data) > 0 || tooBig: // BDAT chunks came first
+				reply("503 5.5.1 BDAT under way")
 				continue
 			}
 			reply("354 end data with <CR><LF>.<CR><LF>")
@@ -141,7 +145,7 @@ func (s *sink) serveConn(c net.Conn) {
 			}
 			mail, rcpts = false, 0
 		case "RSET":
-			mail, rcpts = false, 0
+			mail, rcpts, data, tooBig = false, 0, data[:0], false
 			reply("250 2.0.0 OK")
 		case "NOOP":
 			reply("250 2.0.0 OK")

@@ -200,6 +200,32 @@ func TestBDAT(t *testing.T) {
 			t.Errorf("%d connections: the message was sent again at once, want 1", n)
 		}
 	})
+	// MAIL refused: the server must have read and dropped the chunk. One
+	// that did not answers the RSET after it out of step, and the
+	// connection is not reused.
+	t.Run("MAIL refused, chunk not dropped", func(t *testing.T) {
+		var transactions atomic.Int64
+		s := newBDATServer(t, func(first string) string {
+			switch {
+			case strings.HasPrefix(first, "RSET"):
+				return "500 5.5.2 unrecognized command\r\n" // a line of the message, taken as a command
+			case transactions.Add(1) == 1:
+				return "550 5.7.1 relay denied\r\n503 5.5.1 MAIL first\r\n503 5.5.1 MAIL first\r\n"
+			}
+			return "250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n"
+		})
+		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none")
+		_, err := b.Send(context.Background(), envelope("a@example.com"))
+		if c, r, isReply := class(err); !isReply || r.Code != 550 || c != outbox.ClassPermanent {
+			t.Fatalf("Send = %v, want MAIL's 550", err)
+		}
+		if _, err := b.Send(context.Background(), envelope("b@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.conns.Load(); n != 2 {
+			t.Errorf("%d connections, want 2: one out of step is not reused", n)
+		}
+	})
 	t.Run("421 to a RCPT, message taken", func(t *testing.T) {
 		s := newBDATServer(t, func(first string) string {
 			if strings.Count(first, "RCPT TO") == 1 {
