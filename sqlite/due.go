@@ -55,30 +55,31 @@ func (d *dueMark) forget() { d.known = false }
 // one a claim at due would take. The mark answers no at once; otherwise
 // the walk looks, and when it finds nothing it sets the mark.
 func dueAhead(t *tx, due int64) (bool, error) {
-	if t.rows.dueBy(due) {
+	// Buffered rows count first: a claim flushes them before it looks.
+	first := t.rows.firstDue()
+	if first <= due {
 		return true, nil
 	}
 	if t.w.due.known && due < t.w.due.before {
 		return false, nil
 	}
-	first := t.rows.firstDue()
 	if until, ok := t.w.leases.firstExpiry(); ok {
-		if until <= due {
-			return true, nil
-		}
 		first = min(first, until)
 	}
 	for _, p := range outbox.Priorities {
+		if first <= due {
+			return true, nil
+		}
 		d, err := firstUnheld(context.Background(), t, t.w.leases.holds, p)
 		if err != nil {
 			return false, err
 		}
-		if d.Valid && d.Int64 <= due {
-			return true, nil
-		}
 		if d.Valid {
 			first = min(first, d.Int64)
 		}
+	}
+	if first <= due {
+		return true, nil
 	}
 	t.w.due = dueMark{known: true, before: first}
 	return false, nil

@@ -81,11 +81,6 @@ type newRows struct {
 // pending reports whether rows wait to be written.
 func (b *newRows) pending() bool { return len(b.messages) > 0 }
 
-// dueBy reports whether a buffered message no lease holds is due by t
-// (Unix nanoseconds): a claim flushes the buffer first, so it is one a
-// claim at t would take.
-func (b *newRows) dueBy(t int64) bool { return b.firstDue() <= t }
-
 // firstDue returns the earliest due time (Unix nanoseconds) of a buffered
 // message no lease holds, or noneDue.
 func (b *newRows) firstDue() int64 {
