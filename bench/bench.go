@@ -95,14 +95,23 @@ func (b *bench) startServed(ctx context.Context, suffix string, extra []string) 
 	return &served{daemon: d, http: load}, nil
 }
 
+// daemons returns the daemons started: every phase's, and the backlog's
+// when there is one.
+func (b *bench) daemons() []*served {
+	var out []*served
+	for _, s := range []*served{b.served, b.backlog} {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // close stops everything and removes the work dir, unless --keep or the
 // run failed.
 func (b *bench) close() {
-	for _, s := range []*served{b.served, b.backlog} {
-		if s == nil {
-			continue
-		}
-		s.http.client.closeIdle()
+	for _, s := range b.daemons() {
+		s.http.closeIdle()
 		if err := s.daemon.stop(); err != nil {
 			fmt.Fprintln(b.out, err)
 		}
@@ -188,8 +197,8 @@ func (b *bench) runAll(ctx context.Context) (*Report, error) {
 	for _, r := range rep.Results {
 		rep.PeakRSS = max(rep.PeakRSS, r.PeakRSS)
 	}
-	for _, s := range []*served{b.served, b.backlog} {
-		if s != nil && !s.daemon.Alive() {
+	for _, s := range b.daemons() {
+		if !s.daemon.Alive() {
 			return nil, fmt.Errorf("outbox serve died during the run: %v", s.daemon.Wait())
 		}
 	}

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// httpLoad drives the HTTP API.
+// httpLoad drives the HTTP API through its client.
 type httpLoad struct {
-	client *httpClient
+	*httpClient
 }
 
 // newHTTPLoad returns a driver for the API at base (http://host:port),
@@ -22,12 +22,7 @@ func newHTTPLoad(base string, clients int) (*httpLoad, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpLoad{client: c}, nil
-}
-
-// post sends body and returns the status and the response body.
-func (h *httpLoad) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
-	return h.client.post(ctx, path, body)
+	return &httpLoad{c}, nil
 }
 
 // single enqueues n messages of a phase, one per request, from clients
