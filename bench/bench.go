@@ -229,6 +229,7 @@ func (b *bench) measure(ctx context.Context, phase, target string, total int, su
 	sinceStart := target == "outbox" && !b.daemon.resetPeak()
 	p := startProgress(b.out, b.tty, phase+" ("+target+")", total)
 	cpu0, cpuErr := b.daemon.cpu()
+	self0 := selfCPU()
 	start := time.Now()
 	recs := submit(tag, p)
 	el := time.Since(start)
@@ -242,6 +243,7 @@ func (b *bench) measure(ctx context.Context, phase, target string, total int, su
 		return res, err
 	}
 	res.E2E = endToEnd(b.sink.snapshot(tag), start)
+	res.BenchCPUPerMessage = perMessage(selfCPU()-self0, acked)
 	if target == "outbox" {
 		res.CPUPerMessage = b.daemon.cpuSince(cpu0, cpuErr, acked)
 		_, res.PeakRSS, _ = b.daemon.memory()

@@ -100,10 +100,10 @@ func (d *outboxd) cpu() (time.Duration, error) {
 // cpu, in microseconds; 0 when either reading failed.
 func (d *outboxd) cpuSince(start time.Duration, startErr error, messages int) float64 {
 	end, err := d.cpu()
-	if startErr != nil || err != nil || messages == 0 {
+	if startErr != nil || err != nil {
 		return 0
 	}
-	return float64(end-start) / float64(time.Microsecond) / float64(messages)
+	return perMessage(end-start, messages)
 }
 
 // resetPeak resets the kernel's peak RSS (VmHWM) of the daemon to its

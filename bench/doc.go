@@ -39,7 +39,8 @@
 // Every phase reports its acceptance rate and latencies, the end-to-end
 // rate and latencies (submitted → received by the sink), the peak RSS of
 // the outbox process during the phase, and its CPU time (user and system,
-// from /proc) per message from the phase's start to its last delivery.
+// from /proc) per message from the phase's start to its last delivery;
+// and the bench process's own CPU time per message over the same span.
 //
 // With --peer ADDR the smtp phase is run, in the same run, against another
 // relay listening on ADDR that relays to the bench's sink (fix the sink's

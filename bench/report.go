@@ -146,7 +146,7 @@ func (r *Report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "speed: a 1 KB message rendered in %s at the start, %s at the end\n\n",
 		micro(r.Speed.RenderStart), micro(r.Speed.RenderEnd))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\ttarget\tqueued\tmessages\terrors\tmsg/s\tp50\tp99\tmax\te2e msg/s\te2e p50\te2e p99\te2e max\tdups\tpeak RSS\tcpu/msg\t")
+	fmt.Fprintln(tw, "phase\ttarget\tqueued\tmessages\terrors\tmsg/s\tp50\tp99\tmax\te2e msg/s\te2e p50\te2e p99\te2e max\tdups\tpeak RSS\tcpu/msg\tbench cpu/msg\t")
 	for _, x := range r.Results {
 		if x.Note != "" && x.Messages == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n", x.Phase, x.Target, x.Note)
@@ -170,11 +170,7 @@ func (r *Report) writeTable(w io.Writer) {
 				rss += "*"
 			}
 		}
-		cpu := "-"
-		if x.CPUPerMessage > 0 {
-			cpu = fmt.Sprintf("%.0f µs", x.CPUPerMessage)
-		}
-		row = append(row, rss, cpu)
+		row = append(row, rss, micros(x.CPUPerMessage), micros(x.BenchCPUPerMessage))
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
@@ -216,6 +212,15 @@ func number(v float64) string {
 		return count(int(v + 0.5))
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// micros formats a CPU time per message, in microseconds; "-" when not
+// measured.
+func micros(us float64) string {
+	if us <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f µs", us)
 }
 
 // micro formats a short time in microseconds.

@@ -31,6 +31,10 @@ type Result struct {
 	// microseconds: the cost of taking and delivering one, steadier than
 	// a rate on a shared machine.
 	CPUPerMessage float64 `json:"outbox_cpu_us_per_message,omitempty"`
+	// BenchCPUPerMessage is the same for the bench process itself (its
+	// load generators and its sink), which shares the machine: what is
+	// left of the CPUs for the relay measured.
+	BenchCPUPerMessage float64 `json:"bench_cpu_us_per_message,omitempty"`
 	// Note says what else to know.
 	Note string `json:"note,omitempty"`
 }
