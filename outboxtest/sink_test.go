@@ -328,22 +328,27 @@ func TestSinkConcurrent(t *testing.T) {
 	}
 }
 
-func TestSinkWithoutPipelining(t *testing.T) {
-	for _, off := range []bool{false, true} {
-		var opts []outboxtest.Option
-		if off {
-			opts = append(opts, outboxtest.WithoutPipelining())
-		}
-		s := outboxtest.NewSink(t, opts...)
-		c := dial(t, s)
-		if got, _ := c.Extension("PIPELINING"); got == off {
-			t.Errorf("WithoutPipelining %v: PIPELINING offered %v", off, got)
-		}
-		if ok, _ := c.Extension("8BITMIME"); !ok {
-			t.Errorf("WithoutPipelining %v: the rest of the EHLO reply is lost", off)
-		}
-		if err := send(c, "a@example.com", []string{"b@example.com"}, body); err != nil {
-			t.Errorf("WithoutPipelining %v: send: %v", off, err)
+func TestSinkWithoutPipeliningOrChunking(t *testing.T) {
+	for _, tc := range []struct {
+		ext string
+		opt outboxtest.Option
+	}{{"PIPELINING", outboxtest.WithoutPipelining()}, {"CHUNKING", outboxtest.WithoutChunking()}} {
+		for _, off := range []bool{false, true} {
+			var opts []outboxtest.Option
+			if off {
+				opts = append(opts, tc.opt)
+			}
+			s := outboxtest.NewSink(t, opts...)
+			c := dial(t, s)
+			if got, _ := c.Extension(tc.ext); got == off {
+				t.Errorf("without %s %v: offered %v", tc.ext, off, got)
+			}
+			if ok, _ := c.Extension("8BITMIME"); !ok {
+				t.Errorf("without %s %v: the rest of the EHLO reply is lost", tc.ext, off)
+			}
+			if err := send(c, "a@example.com", []string{"b@example.com"}, body); err != nil {
+				t.Errorf("without %s %v: send: %v", tc.ext, off, err)
+			}
 		}
 	}
 }
