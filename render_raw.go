@@ -16,9 +16,9 @@ import (
 //     programs (sendmail callers, scripts) write LF; existing CRLFs and
 //     every other byte are kept;
 //   - when the header has no Message-ID field, "Message-ID: <id>" is
-//     added at the top (m.MessageID, or a new id on the envelope sender's
-//     domain, else the From field's); when it has no Date field,
-//     "Date: <now>" is added at the top.
+//     added at the top, below any Received fields (m.MessageID, or a new
+//     id on the envelope sender's domain, else the From field's); when it
+//     has no Date field, "Date: <now>" is added there.
 //
 // Rendered.MessageID is the message's own Message-ID when it has one,
 // and Rendered.Subject its Subject field, RFC 2047-decoded.
@@ -47,6 +47,10 @@ func renderRaw(m *Message, now time.Time) (*Rendered, error) {
 		}
 	}
 	out := make([]byte, 0, len(m.Raw)+bareLF+len(r.MessageID)+64)
+	// Trace fields stay on top (RFC 5321 section 4.4): what is added goes
+	// after them.
+	trace := traceLength(m.Raw)
+	out = append(out, m.Raw[:trace]...)
 	if !h.hasDate {
 		out = append(out, "Date: "...)
 		out = now.AppendFormat(out, time.RFC1123Z)
@@ -57,21 +61,46 @@ func renderRaw(m *Message, now time.Time) (*Rendered, error) {
 		out = append(out, r.MessageID...)
 		out = append(out, "\r\n"...)
 	}
+	rest := m.Raw[trace:]
 	if bareLF == 0 {
-		out = append(out, m.Raw...)
+		out = append(out, rest...)
 	} else {
 		start := 0
-		for i, c := range m.Raw {
-			if c == '\n' && (i == 0 || m.Raw[i-1] != '\r') {
-				out = append(out, m.Raw[start:i]...)
+		for i, c := range rest {
+			if c == '\n' && (i == 0 || rest[i-1] != '\r') {
+				out = append(out, rest[start:i]...)
 				out = append(out, '\r', '\n')
 				start = i + 1
 			}
 		}
-		out = append(out, m.Raw[start:]...)
+		out = append(out, rest[start:]...)
 	}
 	r.Data = out
 	return r, nil
+}
+
+// traceLength returns the length of the Received fields (with their
+// continuation lines) at the top of raw, all ending in CRLF: the SMTP
+// listener's own, and those of the hops before it.
+func traceLength(raw []byte) int {
+	n := 0
+	for {
+		line, _, ok := bytes.Cut(raw[n:], []byte("\r\n"))
+		if !ok || bytes.IndexByte(line, '\n') >= 0 {
+			return n
+		}
+		folded := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+		if !folded && !hasFieldName(line, "Received") || folded && n == 0 {
+			return n
+		}
+		n += len(line) + 2
+	}
+}
+
+// hasFieldName reports whether line starts the field name.
+func hasFieldName(line []byte, name string) bool {
+	head, _, ok := bytes.Cut(line, []byte(":"))
+	return ok && strings.EqualFold(string(bytes.TrimRight(head, " \t")), name)
 }
 
 // rawHeader holds what renderRaw needs from a raw message's header.

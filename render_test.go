@@ -551,6 +551,23 @@ func TestRenderRaw(t *testing.T) {
 			t.Errorf("Subject = %q", r.Subject)
 		}
 	})
+	t.Run("added below the Received fields", func(t *testing.T) {
+		trace := "Received: from a.example.com\r\n\tby b.example.com; Sat, 01 Mar 2025 12:30:40 +0000\r\n" +
+			"received: from c.example.com by a.example.com; Sat, 01 Mar 2025 12:30:30 +0000\r\n"
+		rest := "From: a@example.com\r\nReceived: from late\r\nSubject: hi\r\n\r\nbody\n"
+		r := mustRender(t, env(trace+rest))
+		want := trace + "Date: Sat, 01 Mar 2025 12:30:45 +0000\r\nMessage-ID: " + r.MessageID + "\r\n" +
+			strings.TrimSuffix(rest, "\n") + "\r\n"
+		if string(r.Data) != want {
+			t.Errorf("data =\n%q\nwant\n%q", r.Data, want)
+		}
+		// A leading continuation line, or a bare LF, ends nothing early.
+		for _, raw := range []string{" folded\r\nFrom: a@example.com\r\n\r\nbody\r\n", "Received: x\nFrom: a@example.com\r\n\r\nbody\r\n"} {
+			if got := traceLength([]byte(raw)); got != 0 {
+				t.Errorf("traceLength(%q) = %d, want 0", raw, got)
+			}
+		}
+	})
 	t.Run("given message-id used when missing", func(t *testing.T) {
 		m := env("Date: Fri, 28 Feb 2025 10:00:00 +0100\r\nSubject: hi\r\n\r\nbody\r\n")
 		m.MessageID = "<mine@example.com>"

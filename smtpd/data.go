@@ -83,14 +83,21 @@ func (s *session) logRefused(tx *transaction, err error) {
 }
 
 // readMessage appends the whole message data to buf. After DATA, every
-// read may wait Config.DataTimeout for more; BDAT chunks are read by
-// go-smtp under the command timeout. The size limit is go-smtp's,
-// checked once more here.
+// read from the socket may wait Config.DataTimeout for more; BDAT chunks
+// are read by go-smtp under the command timeout. The size limit is
+// go-smtp's, checked once more here.
 func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
 	limit := s.srv.cfg.MaxMessageBytes + int64(len(buf))
 	_, bdat := r.(*io.PipeReader)
+	perRead := !bdat && s.srv.cfg.DataTimeout > 0
+	if perRead && s.track != nil {
+		// go-smtp sets its command timeout again before the next command.
+		s.track.readsWait(s.srv.cfg.DataTimeout)
+		defer s.track.readsWait(0)
+		perRead = false
+	}
 	for {
-		if !bdat && s.srv.cfg.DataTimeout > 0 {
+		if perRead { // not our listener: a deadline per read of the message
 			s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.DataTimeout))
 		}
 		if len(buf) == cap(buf) {

@@ -175,6 +175,31 @@ func TestDataTimeout(t *testing.T) {
 	}
 }
 
+// TestDataTimeoutIsIdleTime: a message arriving slowly but steadily is
+// taken, however much longer than the data timeout it takes in all.
+func TestDataTimeoutIsIdleTime(t *testing.T) {
+	env := start(t, Config{DataTimeout: 300 * time.Millisecond})
+	r := env.raw(t)
+	r.must("EHLO client.test", 250)
+	r.must("MAIL FROM:<a@example.com>", 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	r.must("DATA", 354)
+	r.write("From: a@example.com\r\nTo: b@example.net\r\nSubject: slow\r\n\r\n")
+	line := strings.Repeat("y", 98) + "\r\n"
+	for i := range 10 { // a line every 100 ms: a second in all
+		if _, err := r.conn.Write([]byte(line)); err != nil {
+			t.Fatalf("the server closed after %d lines: %v", i, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.write(".\r\n")
+	if code, text := r.reply(); code != 250 {
+		t.Fatalf("slow DATA got %d %s, want 250", code, text)
+	}
+	// The command timeout applies again after the message.
+	r.must("NOOP", 250)
+}
+
 func TestSequenceAndSyntaxErrors(t *testing.T) {
 	env := start(t, Config{})
 	r := env.raw(t)
@@ -206,5 +231,48 @@ func TestSequenceAndSyntaxErrors(t *testing.T) {
 				t.Errorf("%s: %d %s, want enhanced code 5.5.1", tc.cmd, code, msg)
 			}
 		}
+	}
+}
+
+// TestLongLines: lines over RFC 5322's 998 octets (HTML on one line) are
+// taken and stored unchanged, after DATA and in a BDAT chunk sent in the
+// command's packet alike; only a line over 64 KiB after DATA is refused.
+func TestLongLines(t *testing.T) {
+	env := start(t, Config{})
+	head := "From: a@example.com\r\nTo: b@example.net\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <long@example.com>\r\nSubject: x\r\n\r\n"
+	for _, n := range []int{2500, 60 << 10} {
+		msg := head + "<html>" + strings.Repeat("x", n) + "</html>\r\n"
+		r := env.raw(t)
+		r.must("EHLO client.test", 250)
+		for _, bdat := range []bool{false, true} {
+			r.must("MAIL FROM:<a@example.com>", 250)
+			r.must("RCPT TO:<b@example.net>", 250)
+			if bdat {
+				r.write(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg))
+			} else {
+				r.must("DATA", 354)
+				r.write(msg + ".\r\n")
+			}
+			code, text := r.reply()
+			if code != 250 {
+				t.Fatalf("%d-octet line, BDAT %v: %d %s", n, bdat, code, text)
+			}
+			id, err := queuedID(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, rest := splitReceived(t, env.stored(t, id).Raw); string(rest) != msg {
+				t.Errorf("%d-octet line, BDAT %v: stored differently", n, bdat)
+			}
+		}
+	}
+	r := env.raw(t)
+	r.must("EHLO client.test", 250)
+	r.must("MAIL FROM:<a@example.com>", 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	r.must("DATA", 354)
+	r.write(head + strings.Repeat("x", 65<<10) + "\r\n.\r\n")
+	if code, text := r.reply(); code != 500 || !strings.Contains(text, "5.5.2") {
+		t.Errorf("a 65 KiB line got %d %s, want 500 5.5.2", code, text)
 	}
 }

@@ -161,6 +161,18 @@ type trackedConn struct {
 	busy   bool
 	closed bool
 	once   sync.Once
+
+	// readIdle, when not zero, is how long each read from the socket
+	// may wait (see readsWait).
+	readIdle atomic.Int64
+}
+
+// readsWait makes every later read from the socket wait at most d for
+// its data, d counted from that read; 0 stops it. A deadline set once
+// would run out on a slow transfer that never pauses: go-smtp's reader
+// returns only once its buffer is full.
+func (c *trackedConn) readsWait(d time.Duration) {
+	c.readIdle.Store(int64(d))
 }
 
 // begin marks the start of a mail transaction. It reports false when the
@@ -205,6 +217,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		if idle {
 			return 0, io.EOF
 		}
+	}
+	if d := c.readIdle.Load(); d > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 	}
 	return c.Conn.Read(p)
 }

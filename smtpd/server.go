@@ -38,6 +38,13 @@ type Server struct {
 	cancel context.CancelFunc
 }
 
+// maxLineLength bounds a command line, and a line of a message sent
+// with DATA. RFC 5322 wants message lines under 1,000 octets, but
+// applications send longer ones (HTML on one line): they are taken and
+// passed on unchanged. go-smtp's default of 2,000 refused them, and over
+// BDAT only when the chunk came in the command's packet.
+const maxLineLength = 64 << 10
+
 // New returns a server configured by cfg, after filling in defaults and
 // checking it: every problem is reported naming the Config field.
 func New(cfg Config) (*Server, error) {
@@ -63,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 	srv.TLSConfig = cfg.TLS
 	srv.MaxMessageBytes = cfg.MaxMessageBytes
 	srv.MaxRecipients = cfg.MaxRecipients
+	srv.MaxLineLength = maxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.EnableSMTPUTF8 = true

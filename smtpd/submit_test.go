@@ -421,3 +421,18 @@ func TestSTARTTLSThenSubmit(t *testing.T) {
 		t.Errorf("Received protocol %s, want ESMTPS", proto)
 	}
 }
+
+// TestReceivedStaysFirst: the Date and Message-ID fields added to a
+// message without them go below the Received field, which heads the
+// message as RFC 5321 wants of trace fields.
+func TestReceivedStaysFirst(t *testing.T) {
+	env := start(t, Config{})
+	c := env.dial(t)
+	id := send(t, c, "app@example.com", []string{"a@example.net"},
+		"From: app@example.com\r\nTo: a@example.net\r\nSubject: hi\r\n\r\nbody\r\n")
+	fields := lines(env.stored(t, id).Raw)
+	if !strings.HasPrefix(fields[0], "Received: ") || !strings.HasPrefix(fields[3], "Date: ") ||
+		!strings.HasPrefix(fields[4], "Message-ID: ") || fields[5] != "From: app@example.com" {
+		t.Errorf("stored header starts %q", fields[:6])
+	}
+}

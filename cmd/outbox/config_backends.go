@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/outboxmail/outbox"
 	"github.com/outboxmail/outbox/backend"
 	"github.com/outboxmail/outbox/backend/limit"
 )
@@ -196,18 +197,36 @@ type refKeys struct {
 // layer of the file is applied: each [limits.NAME] must name a backend,
 // and each route a condition and a known backend.
 func (c Config) checkBackendRefs(keys refKeys) error {
-	named := c.named()
-	known := func(name string) bool { _, ok := named[name]; return ok }
+	known := c.knownBackend()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(c.Limits)) {
 		if !known(name) {
-			errs = append(errs, fmt.Errorf("%s: no backend is named %q (named backends: %s)", keys.limits[name], name, strings.Join(slices.Sorted(maps.Keys(named)), ", ")))
+			errs = append(errs, fmt.Errorf("%s: no backend is named %q (named backends: %s)", keys.limits[name], name, strings.Join(slices.Sorted(maps.Keys(c.named())), ", ")))
 		}
 	}
 	if _, err := backend.NewRouter(c.Routes, known); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", keys.routes, err))
 	}
 	return errors.Join(errs...)
+}
+
+// routing returns what a client needs to choose a message's backend at
+// enqueue as serve does (see outbox.ClientConfig), without building the
+// backends: the names it knows, and the router of [[routes]].
+func (c Config) routing() (known func(name string) bool, route func(*outbox.Message) string, err error) {
+	named := c.knownBackend()
+	known = func(name string) bool { return name == "" || named(name) } // as backend.Set.Has
+	router, err := backend.NewRouter(c.Routes, known)
+	if err != nil {
+		return nil, nil, fmt.Errorf("routes: %w", err)
+	}
+	return known, router.Route, nil
+}
+
+// knownBackend reports whether a backend is named name.
+func (c Config) knownBackend() func(name string) bool {
+	named := c.named()
+	return func(name string) bool { _, ok := named[name]; return ok }
 }
 
 // named returns the named backends as backend.SetConfig takes them: the

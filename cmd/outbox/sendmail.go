@@ -144,10 +144,16 @@ func sendmail(ctx context.Context, e *env, args []string) error {
 	if token == "" && len(cfg.APITokens) > 0 {
 		token = cfg.APITokens[0]
 	}
+	known, route, err := cfg.routing()
+	if err != nil {
+		return fail(exConfig, "%v", err)
+	}
 	s := &submitter{
 		api:      httpapi.NewClient(server, token, &http.Client{Timeout: sendmailHTTPTimeout}),
 		server:   server,
 		dataDir:  orDefault(o.dataDir, cfg.DataDir),
+		known:    known,
+		route:    route,
 		retryFor: sendmailRetryFor,
 	}
 	q, err := s.submit(ctx, m)

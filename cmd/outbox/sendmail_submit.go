@@ -32,6 +32,10 @@ type submitter struct {
 	api     *httpapi.Client
 	server  string // the API's URL, for messages
 	dataDir string
+	// known and route choose a message's backend when it goes straight
+	// into the store, as the server would (see Config.routing).
+	known func(name string) bool
+	route func(*outbox.Message) string
 	// retryFor bounds the retries; zero tries once.
 	retryFor time.Duration
 }
@@ -124,7 +128,7 @@ func (s *submitter) enqueueLocal(ctx context.Context, m *outbox.Message) (*outbo
 	if err != nil {
 		return nil, err
 	}
-	client, err := outbox.NewClient(outbox.ClientConfig{Store: st})
+	client, err := outbox.NewClient(outbox.ClientConfig{Store: st, KnownBackend: s.known, Route: s.route})
 	if err != nil {
 		st.Close()
 		return nil, err

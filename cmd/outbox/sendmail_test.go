@@ -242,3 +242,34 @@ func TestSendmailSubmitter(t *testing.T) {
 		t.Errorf("gave up after %s without retrying", time.Since(start))
 	}
 }
+
+// TestSendmailLocalRoutes: a message that goes straight into the store,
+// no server answering, gets the backend its [[routes]] name, as the
+// server would give it.
+func TestSendmailLocalRoutes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, "outbox.toml", "data_dir = \""+dir+"\"\n"+
+		"http_addr = \""+strings.TrimPrefix(deadURL(t), "http://")+"\"\n"+
+		"[backends]\ndefault = \"console:\"\nops = \"memory:\"\n"+
+		"[[routes]]\nrecipient_domain = \"example.org\"\nbackend = \"ops\"\n")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cli(t, map[string]string{"OUTBOX_CONFIG": cfg}, "From: cron@example.com\nTo: root@example.org\nSubject: x\n\nhi\n",
+		"sendmail", "-t", "-v").want(t, exitOK, "no server answered")
+	st, err = sqlite.Open(ctx, sqlite.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec, err := st.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Backend != "ops" {
+		t.Errorf("stored with backend %q, want ops (its route's)", rec.Backend)
+	}
+}
