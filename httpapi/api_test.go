@@ -160,6 +160,13 @@ func TestRawSubmission(t *testing.T) {
 		http.StatusBadRequest, "invalid_field", "to[0]")
 	wantError(t, f.do(http.MethodPost, "/v1/messages?to=b@example.com&send_at=tomorrow", "message/rfc822", []byte(raw)),
 		http.StatusBadRequest, "invalid_field", "send_at")
+	// A pair that does not decode refuses the request rather than losing
+	// a recipient or the sender.
+	for _, q := range []string{"from=a@example.com&to=bob@example.com&to=carol%ZZ@example.com",
+		"from=b%ZZ@example.com&to=bob@example.com", "to=bob@example.com;to=carol@example.com"} {
+		wantError(t, f.do(http.MethodPost, "/v1/messages?"+q, "message/rfc822", []byte(raw)),
+			http.StatusBadRequest, "invalid_field", "query")
+	}
 }
 
 func TestBatch(t *testing.T) {
@@ -277,6 +284,14 @@ func TestListPagination(t *testing.T) {
 	wantError(t, f.get("/v1/messages?limit=100000"), http.StatusBadRequest, "invalid_field", "limit")
 	wantError(t, f.get("/v1/messages?cursor=x"), http.StatusBadRequest, "invalid_field", "cursor")
 	wantError(t, f.get("/v1/messages?state=queued"), http.StatusBadRequest, "invalid_field", "state")
+	// A filter that does not decode is refused, not dropped.
+	wantError(t, f.get("/v1/messages?status=cancelled%ZZ"), http.StatusBadRequest, "invalid_field", "query")
+	// Empty parameters, as in the README's ?status=&limit=&cursor=, are
+	// the defaults.
+	f.get("/v1/messages?status=&limit=&cursor=").json(t, &page)
+	if len(page.Messages) != len(ids) {
+		t.Errorf("empty parameters: %d messages, want %d", len(page.Messages), len(ids))
+	}
 }
 
 func TestRetryAndCancel(t *testing.T) {

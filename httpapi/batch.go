@@ -23,8 +23,7 @@ type batchItem struct {
 // that item's error; JSON that does not parse, an unknown top-level field,
 // no items or more than limit fail the whole request.
 func decodeBatch(r io.Reader, limit int) ([]batchItem, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
+	dec := newDecoder(r)
 	if err := expectDelim(dec, '{', "an object"); err != nil {
 		return nil, err
 	}
@@ -48,19 +47,15 @@ func decodeBatch(r io.Reader, limit int) ([]batchItem, error) {
 	if err := endOfJSON(dec); err != nil {
 		return nil, err
 	}
-	switch n := len(items); {
-	case n == 0:
+	if len(items) == 0 {
 		return nil, badField("messages", "empty batch: give at least one message")
-	case n > limit:
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "messages",
-			Message: fmt.Sprintf("%d messages in one batch; the limit is %d", n, limit)}
 	}
 	return items, nil
 }
 
 // decodeItems decodes the value of "messages": an array of messages (or
-// null, no messages). Items past limit are read but not decoded: they
-// are only counted, for the error.
+// null, no messages). An item past limit refuses the batch once read,
+// before the rest of the body is.
 func decodeItems(dec *json.Decoder, limit int) ([]batchItem, error) {
 	tok, err := dec.Token()
 	if err != nil {
@@ -74,13 +69,15 @@ func decodeItems(dec *json.Decoder, limit int) ([]batchItem, error) {
 	}
 	var items []batchItem
 	for dec.More() {
-		if len(items) >= limit {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+		if len(items) == limit {
+			// One more value, so that JSON that does not parse there (a
+			// trailing comma) is refused as such.
+			var next json.RawMessage
+			if err := dec.Decode(&next); err != nil {
 				return nil, jsonError(cutShort(err))
 			}
-			items = append(items, batchItem{})
-			continue
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "messages",
+				Message: fmt.Sprintf("more than %d messages in one batch: send at most %d per request", limit, limit)}
 		}
 		var in messageIn
 		if err := dec.Decode(&in); err != nil {
@@ -117,8 +114,9 @@ func fatalJSON(err error) bool {
 	var (
 		syntaxErr *json.SyntaxError
 		sizeErr   *http.MaxBytesError
+		readErr   *Error // from utf8Reader
 	)
-	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) ||
+	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) || errors.As(err, &readErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -64,8 +66,9 @@ func TestBatchBodyErrors(t *testing.T) {
 		{"cut short in an item", `{"messages": [` + message("x")[:20], http.StatusBadRequest, "malformed_json", "", "unexpected end"},
 		{"cut short after an item", `{"messages": [` + message("x"), http.StatusBadRequest, "malformed_json", "", "unexpected end"},
 		{"cut short after the array", `{"messages": [` + message("x") + `]`, http.StatusBadRequest, "malformed_json", "", "unexpected end"},
+		{"not UTF-8 in a later item", `{"messages": [` + message("x") + ", {\"subject\": \"Caf\xe9\"}]}", http.StatusBadRequest, "malformed_json", "", "not valid UTF-8"},
 		{"syntax error in a later item", `{"messages": [` + message("x") + `, {"to": }]}`, http.StatusBadRequest, "malformed_json", "", ""},
-		{"over the limit", `{"messages": [` + strings.Repeat(message("x")+`,`, 4) + message("x") + `]}`, http.StatusRequestEntityTooLarge, "too_large", "messages", "5 messages"},
+		{"over the limit", `{"messages": [` + strings.Repeat(message("x")+`,`, 4) + message("x") + `]}`, http.StatusRequestEntityTooLarge, "too_large", "messages", "more than 3 messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,4 +91,25 @@ func (f *fixture) stored(t testing.TB) int64 {
 		t.Fatal(err)
 	}
 	return st.Total()
+}
+
+// TestBatchOverTheLimitNotRead: a batch over the limit is refused at the
+// first item past it, without reading (or keeping) the rest of a large
+// body.
+func TestBatchOverTheLimitNotRead(t *testing.T) {
+	f := newFixture(t, nil)
+	body := `{"messages":[` + strings.Repeat("0,", 1<<20) + `0]}`
+	h := httpapi.New(httpapi.Config{Client: f.client})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/messages/batch", strings.NewReader(body)))
+	runtime.ReadMemStats(&after)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d: %s", w.Code, w.Body)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > uint64(len(body)) {
+		t.Errorf("allocated %d KiB to refuse a %d KiB body", n>>10, len(body)>>10)
+	}
 }

@@ -16,12 +16,19 @@ import (
 // and trailing data. Its errors are *Error (malformed JSON, a field of the
 // wrong type, an unknown field) or *http.MaxBytesError.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
+	dec := newDecoder(r)
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	return endOfJSON(dec)
+}
+
+// newDecoder returns a decoder of the JSON body r that refuses unknown
+// fields and bytes that are not UTF-8.
+func newDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(&utf8Reader{r: r})
+	dec.DisallowUnknownFields()
+	return dec
 }
 
 // endOfJSON checks that nothing but white space follows the value dec has

@@ -67,7 +67,11 @@ func (s *server) readMessage(w http.ResponseWriter, r *http.Request) (*outbox.Me
 // from (the envelope sender, may be empty), to (repeated), and optionally
 // priority, backend, send_at, expires_at and tag (repeated).
 func (s *server) readRaw(w http.ResponseWriter, r *http.Request) (*outbox.Message, error) {
-	m, err := rawEnvelope(r.URL.Query())
+	q, err := query(r)
+	if err != nil {
+		return nil, err
+	}
+	m, err := rawEnvelope(q)
 	if err != nil {
 		return nil, err
 	}
@@ -239,3 +243,14 @@ func unsupported(mt, want string) *Error {
 
 // last returns the last of a query parameter's values.
 func last(vals []string) string { return vals[len(vals)-1] }
+
+// query parses r's query string. A pair that does not decode (a bad %
+// escape, a semicolon) refuses the request: url.URL.Query would drop it,
+// and with it a recipient or a filter.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badField("query", "invalid query string: %v", err)
+	}
+	return q, nil
+}

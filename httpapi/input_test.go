@@ -43,6 +43,7 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 		{"bad base64", `{` + ok + `, "attachments": [{"filename": "a.txt", "content": "%%%"}]}`, "invalid_field", "attachments[0].content", "base64"},
 		{"unknown backend", `{` + ok + `, "backend": "nope"}`, "invalid_field", "backend", "nope"},
 		{"header injection", `{` + ok + `, "headers": {"X-Campaign": "a\r\nBcc: victim@example.com"}}`, "invalid_field", "headers.X-Campaign", ""},
+		{"not UTF-8", "{" + ok + ", \"subject\": \"Caf\xe9\"}", "malformed_json", "", "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

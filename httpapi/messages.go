@@ -78,7 +78,11 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 // listQuery parses the query of a listing, refusing unknown parameters.
 func listQuery(r *http.Request) (outbox.ListQuery, error) {
 	q := outbox.ListQuery{Limit: DefaultListLimit}
-	for key, vals := range r.URL.Query() {
+	params, err := query(r)
+	if err != nil {
+		return q, err
+	}
+	for key, vals := range params {
 		v := last(vals)
 		switch key {
 		case "status":
@@ -91,6 +95,9 @@ func listQuery(r *http.Request) (outbox.ListQuery, error) {
 			}
 			q.Status = st
 		case "limit":
+			if v == "" {
+				continue
+			}
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxListLimit {
 				return q, badField("limit", "invalid limit %q: want an integer from 1 to %d", v, MaxListLimit)
