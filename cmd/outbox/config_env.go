@@ -61,7 +61,12 @@ func envVars() []envVar {
 		{"OUTBOX_PROFILE", "profile", str(func(c *Config) *string { return &c.Profile })},
 		{"OUTBOX_WORKERS", "workers", num(func(c *Config) *int { return &c.Workers })},
 		{"OUTBOX_API_TOKENS", "api_tokens", func(c *Config, v string) error {
-			c.APITokens = splitList(v)
+			tokens := splitList(v)
+			if len(tokens) == 0 {
+				// Taken as none, it would switch authentication off.
+				return fmt.Errorf("no token in %q: give comma-separated tokens, or leave the variable empty to keep the file's", v)
+			}
+			c.APITokens = tokens
 			return nil
 		}},
 		{"OUTBOX_RETENTION", "retention", dur(func(c *Config) *time.Duration { return &c.Retention })},

@@ -459,3 +459,20 @@ func TestNewLogger(t *testing.T) {
 		t.Errorf("text logger wrote %q", buf.String())
 	}
 }
+
+// TestAPITokensEnvWithoutTokens: a non-empty OUTBOX_API_TOKENS that
+// holds no token is refused, not taken as "no tokens": that would switch
+// authentication off under the file's tokens.
+func TestAPITokensEnvWithoutTokens(t *testing.T) {
+	path := writeFile(t, "outbox.toml", "api_tokens = [\"s3cret\"]\n")
+	for _, v := range []string{",", " , "} {
+		_, err := loadServeConfig(t, nil, map[string]string{"OUTBOX_CONFIG": path, "OUTBOX_API_TOKENS": v})
+		if err == nil || !strings.Contains(err.Error(), "OUTBOX_API_TOKENS") || !strings.Contains(err.Error(), "no token") {
+			t.Errorf("OUTBOX_API_TOKENS=%q: %v, want an error naming it", v, err)
+		}
+	}
+	c, err := loadServeConfig(t, nil, map[string]string{"OUTBOX_CONFIG": path, "OUTBOX_API_TOKENS": ""})
+	if err != nil || !slices.Equal(c.APITokens, []string{"s3cret"}) {
+		t.Errorf("empty OUTBOX_API_TOKENS: %v %v, want the file's token", c.APITokens, err)
+	}
+}
