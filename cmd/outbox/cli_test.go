@@ -234,7 +234,11 @@ func TestCLIErrors(t *testing.T) {
 		t.Errorf("help: %+v", r)
 	}
 	cli(t, vars, "", "help", "send").want(t, exitOK, "usage: outbox send", "-attach", "-idempotency-key", "OUTBOX")
-	cli(t, vars, "", "help", "serve").want(t, exitOK, "OUTBOX_RETRY_MAX_LIFETIME", "retry.max_lifetime", "-data-dir")
+	cli(t, vars, "", "help", "serve").want(t, exitOK, "OUTBOX_RETRY_MAX_LIFETIME", "retry.max_lifetime", "-data-dir",
+		"GOGC", "SIGTERM")
+	cli(t, vars, "", "help", "help").want(t, exitOK, "usage: outbox COMMAND")
+	cli(t, vars, "", "help", "passwd").want(t, exitOK, `printf '%s\n' "$PASSWORD" | outbox passwd`)
+	cli(t, vars, "", "help", "sendmail").want(t, exitOK, "-M, -O,", "-U, -G, -c, -s, -x")
 	cli(t, vars, "", "show", "-h").want(t, exitOK)
 	cli(t, vars, "", "version").want(t, exitOK, "outbox ", "go1")
 

@@ -172,14 +172,12 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// canSetBackend refuses to set the backend key over a config file whose
-// [backends] table names the default: the default backend is one or the
-// other.
-func (c Config) canSetBackend() error {
-	if _, ok := c.Backends[backend.DefaultName]; ok {
-		return fmt.Errorf("the config file sets backends.%s too: the default backend is one or the other (remove one)", backend.DefaultName)
-	}
-	return nil
+// setBackend sets the default backend from a layer over the file
+// (environment, flags): it replaces the default whichever key of the file
+// set it, backend or [backends] default.
+func (c *Config) setBackend(expr string) {
+	c.Backend = expr
+	delete(c.Backends, backend.DefaultName)
 }
 
 // checkHTTPAddr checks http_addr and the rule that a non-loopback address

@@ -136,10 +136,6 @@ func TestConfigBackendErrors(t *testing.T) {
 		{name: "both default keys", file: "backend = \"null:\"\n[backends]\ndefault = \"console:\"\n", want: []string{"backend and backends.default are both set"}},
 		{name: "both default keys in a profile", file: "[profiles.production]\nbackend = \"null:\"\n[profiles.production.backends]\ndefault = \"console:\"\n",
 			vars: map[string]string{"OUTBOX_PROFILE": "production"}, want: []string{"profiles.production.backend and profiles.production.backends.default"}},
-		{name: "OUTBOX_BACKEND over backends.default", file: "[backends]\ndefault = \"console:\"\n",
-			vars: map[string]string{"OUTBOX_BACKEND": "null:"}, want: []string{"OUTBOX_BACKEND", "backends.default"}},
-		{name: "--backend over backends.default", file: "[backends]\ndefault = \"console:\"\n",
-			args: []string{"--backend", "null:"}, want: []string{"--backend", "backends.default"}},
 		{name: "limits of no backend", file: "[backends]\nrelay = \"console:\"\n[limits.relai]\nrate = \"1/s\"\n",
 			want: []string{"limits.relai", `no backend is named "relai"`, "default, relay"}},
 		{name: "bad rate", file: "[backends]\nrelay = \"console:\"\n[limits.relay]\nrate = \"20 per second\"\n", want: []string{"limits.relay.rate", "20 per second"}},
@@ -216,5 +212,31 @@ func TestRedactBackend(t *testing.T) {
 	want := "fanout(smtp://u:xxxxx@relay:587 failover(a smtps://x:xxxxx@b:465)?cooldown=1m)"
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+// TestConfigBackendOverridesFileDefault: OUTBOX_BACKEND, then --backend,
+// replace the file's default backend, whichever key set it there.
+func TestConfigBackendOverridesFileDefault(t *testing.T) {
+	for _, file := range []string{"[backends]\ndefault = \"console:\"\nrelay = \"null:\"\n",
+		"backend = \"console:\"\n[backends]\nrelay = \"null:\"\n"} {
+		path := writeFile(t, "outbox.toml", file)
+		for _, tc := range []struct {
+			args []string
+			vars map[string]string
+			want string
+		}{
+			{nil, nil, "console:"},
+			{nil, map[string]string{"OUTBOX_BACKEND": "memory:"}, "memory:"},
+			{[]string{"--backend", "file:///tmp/x"}, map[string]string{"OUTBOX_BACKEND": "memory:"}, "file:///tmp/x"},
+		} {
+			c, err := loadServeConfig(t, append([]string{"--config", path}, tc.args...), tc.vars)
+			if err != nil {
+				t.Fatalf("%q %v %v: %v", file, tc.args, tc.vars, err)
+			}
+			if got := c.named(); got["default"] != tc.want || got["relay"] != "null:" {
+				t.Errorf("%q %v %v: backends %v, want default %s", file, tc.args, tc.vars, got, tc.want)
+			}
+		}
 	}
 }

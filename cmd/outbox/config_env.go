@@ -52,10 +52,7 @@ func envVars() []envVar {
 		{"OUTBOX_DATA_DIR", "data_dir", str(func(c *Config) *string { return &c.DataDir })},
 		{"OUTBOX_HTTP_ADDR", "http_addr", str(func(c *Config) *string { return &c.HTTPAddr })},
 		{"OUTBOX_BACKEND", "backend", func(c *Config, v string) error {
-			if err := c.canSetBackend(); err != nil {
-				return err
-			}
-			c.Backend = v
+			c.setBackend(v)
 			return nil
 		}},
 		{"OUTBOX_PROFILE", "profile", str(func(c *Config) *string { return &c.Profile })},

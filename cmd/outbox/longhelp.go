@@ -13,7 +13,8 @@ func longHelp(name string) string {
 		var b strings.Builder
 		b.WriteString(`The configuration is read in layers, each overriding the one before:
 the defaults, the TOML file (--config or OUTBOX_CONFIG), these environment
-variables, then the flags below. No other variable is read.
+variables, then the flags below. No other variable is read, but for Go's
+own (GOGC: serve's default is 200, see the README).
 
 `)
 		for _, v := range envVars() {
@@ -37,6 +38,10 @@ burst, max_concurrent, max_per_domain and recovery for a named backend.
 --profile (OUTBOX_PROFILE) applies [profiles.development], [profiles.
 staging] or [profiles.production] over the file; staging also needs
 redirect_to (and may set allow), where every other recipient goes.
+
+On SIGINT or SIGTERM, serve stops accepting and claiming; requests, SMTP
+transactions and deliveries under way get 30 s in all to finish (a
+delivery still running then goes back to the queue), and it exits.
 `)
 		return b.String()
 	case "send":
@@ -60,7 +65,8 @@ takes the same arguments without the word sendmail.
                  From field's address, else $USER@hostname
   -F NAME        display name of the From field added when there is none
   -v             print the queue id and where the message went
-  -bm, -o*, -B, -N, -R, -V, -h, -L, -C, -X, -e, -p, -d, -m, -n, -U
+  -bm, -o*, -B, -N, -R, -V, -h, -L, -C, -X, -e, -p, -d, -M, -O, -m, -n,
+  -U, -G, -c, -s, -x
                  accepted and ignored
   -bi            does nothing (Outbox has no aliases)
   -bs, -bd, -bp, -q and other modes are refused (exit 64)
@@ -95,8 +101,7 @@ config file:
   password_hash = "$2a$10$..."
   allowed_from = ["help@example.com"]   # optional: the senders allowed
 
-e.g. printf '%s
-' "$PASSWORD" | outbox passwd
+e.g. printf '%s\n' "$PASSWORD" | outbox passwd
 `
 	case "ls", "show", "retry", "cancel", "stats":
 		return "The API is at --server (env OUTBOX_URL, default " + defaultServer + ");\n--token (env OUTBOX_TOKEN) is needed when the server has api_tokens.\n"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,14 +17,19 @@ const (
 	exitOK    = 0 // success
 	exitError = 1 // the command failed; stderr says why
 	exitUsage = 2 // bad command line
+	// exitInterrupted is a shell's code for a process ended by SIGINT.
+	exitInterrupted = 130
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, commandLine(os.Args), os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	// Signals keep their default (the process ends) but for serve, which
+	// stops gracefully (see serveCmd), and passwd's prompt, which puts
+	// the terminal back first.
+	os.Exit(run(context.Background(), commandLine(os.Args), os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
+
+// stopSignals are the signals that ask serve to stop.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 // commandLine returns the arguments of run from the process's argv: the
 // arguments after the program name, preceded by "sendmail" when the
@@ -178,7 +182,7 @@ func newFlagSet(cmd command, w io.Writer) *flag.FlagSet {
 
 // help serves `outbox help [COMMAND]`, on stdout.
 func help(e *env, args []string) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "help" {
 		usage(e.stdout)
 		return exitOK
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -60,6 +61,28 @@ func readPassword(e *env) ([]byte, error) {
 // promptPassword asks for the password twice on the terminal fd, without
 // echo, writing the prompts to w.
 func promptPassword(fd int, w io.Writer) ([]byte, error) {
+	// Ctrl-C at a prompt ends the process, as anywhere else, but with
+	// the terminal's echo back on: term.ReadPassword turns it off.
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, fmt.Errorf("read the password: %w", err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, stopSignals...)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sig)
+		close(done)
+	}()
+	go func() {
+		select {
+		case <-sig:
+			term.Restore(fd, state)
+			fmt.Fprintln(w)
+			os.Exit(exitInterrupted)
+		case <-done:
+		}
+	}()
 	ask := func(prompt string) ([]byte, error) {
 		fmt.Fprint(w, prompt)
 		p, err := term.ReadPassword(fd)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,4 +32,25 @@ func TestPasswd(t *testing.T) {
 	cli(t, nil, "secret\n", "passwd", "--cost", "40").want(t, exitUsage, "--cost 40")
 	cli(t, nil, strings.Repeat("x", 73)+"\n", "passwd", "--cost", "4").want(t, exitUsage, "72 bytes")
 	cli(t, nil, "", "help", "passwd").want(t, exitOK, "[[smtp_users]]", "password_hash")
+}
+
+// TestPasswdInterrupted: Ctrl-C at the password prompt of a terminal
+// ends the command at once (130), with the terminal's echo back on.
+func TestPasswdInterrupted(t *testing.T) {
+	python := requireTool(t, "python3")
+	out, err := exec.Command(python, filepath.Join("testdata", "pty_interrupt.py"), "Password: ", outboxBinary(t), "passwd").Output()
+	if err != nil {
+		t.Fatalf("pty_interrupt.py: %v\n%s", err, stderrOf(err))
+	}
+	var res struct {
+		Prompted, Exited, Echo bool
+		Code                   *int
+		Output                 string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("pty_interrupt.py printed %q: %v", out, err)
+	}
+	if !res.Prompted || !res.Exited || res.Code == nil || *res.Code != exitInterrupted || !res.Echo {
+		t.Errorf("Ctrl-C at the prompt: %+v, want exit %d with echo on", res, exitInterrupted)
+	}
 }

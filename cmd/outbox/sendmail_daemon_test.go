@@ -150,3 +150,30 @@ func TestServeWaitsForABriefLock(t *testing.T) {
 	}
 	d.Stop()
 }
+
+// TestSendmailInterrupted: Ctrl-C (SIGINT) while sendmail waits for its
+// message on standard input ends it at once, queueing nothing.
+func TestSendmailInterrupted(t *testing.T) {
+	cmd := exec.Command(outboxBinary(t), "sendmail", "--data-dir", t.TempDir(), "root")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // reading standard input by now
+	cmd.Process.Signal(os.Interrupt)
+	ended := make(chan error, 1)
+	go func() { ended <- cmd.Wait() }()
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Error("sendmail exited 0 after SIGINT")
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("sendmail still running 5 s after SIGINT")
+	}
+}

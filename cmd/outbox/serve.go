@@ -124,28 +124,30 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		runErr = fmt.Errorf("smtp server: %w", err)
 	}
 
-	// Ingress first, both at once: no new connections; requests and SMTP
-	// transactions under way get their answer (so every 250 and 202 given
-	// is committed). Then the engine, then (deferred) the store.
-	ingressCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Everything at once, under one deadline: no new connections, and
+	// requests and SMTP transactions under way get their answer (so every
+	// 250 and 202 given is committed); the engine claims nothing more and
+	// lets deliveries under way finish (mail committed meanwhile waits,
+	// queued, for the next start). Then (deferred) the store.
+	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := srv.Shutdown(ingressCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Shutdown(stopCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Warn("http shutdown", "err", err)
 		}
 	})
 	wg.Go(func() {
-		if err := smtpSvc.Shutdown(ingressCtx); err != nil {
+		if err := smtpSvc.Shutdown(stopCtx); err != nil {
 			log.Warn("smtp shutdown: transactions cut short", "err", err)
 		}
 	})
+	wg.Go(func() {
+		if err := eng.Stop(stopCtx); err != nil {
+			log.Warn("engine stop", "err", err)
+		}
+	})
 	wg.Wait()
-	engineCtx, cancelEngine := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancelEngine()
-	if err := eng.Stop(engineCtx); err != nil {
-		log.Warn("engine stop", "err", err)
-	}
 	log.Info("stopped")
 	return runErr
 }

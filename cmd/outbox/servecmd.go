@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
+	"os/signal"
 )
 
 // serveCmd defines the flags of `outbox serve` and returns the command,
@@ -17,6 +17,8 @@ func serveCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string)
 			return err
 		}
 		tuneGC(e.getenv)
+		ctx, stop := signal.NotifyContext(ctx, stopSignals...) // a graceful stop
+		defer stop()
 		if *cpuprofile != "" {
 			stop, err := startCPUProfile(*cpuprofile)
 			if err != nil {
@@ -45,7 +47,6 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 		if err != nil {
 			return Config{}, err
 		}
-		var flagErr error
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "data-dir":
@@ -53,10 +54,7 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 			case "http-addr":
 				cfg.HTTPAddr = *httpAddr
 			case "backend":
-				if err := cfg.canSetBackend(); err != nil {
-					flagErr = fmt.Errorf("--backend: %w", err)
-				}
-				cfg.Backend = *backend
+				cfg.setBackend(*backend)
 			case "workers":
 				cfg.Workers = *workers
 			case "smtp-addr":
@@ -65,9 +63,6 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 				cfg.SMTP.TLSAddr = listenAddr(*smtpsAddr)
 			}
 		})
-		if flagErr != nil {
-			return Config{}, flagErr
-		}
 		if err := cfg.validate(); err != nil {
 			return Config{}, err
 		}

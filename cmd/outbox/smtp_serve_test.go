@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
 	"os"
 	"path/filepath"
@@ -168,12 +169,21 @@ func TestSMTPBcc(t *testing.T) {
 
 // TestSMTPGracefulShutdown: SIGTERM while a message is being sent stops
 // new connections at once, lets the transaction finish with its 250, and
-// the message is then delivered — by this process or the next.
+// the message is then delivered — by this process or the next. The
+// engine claims nothing after the signal: mail falling due while the
+// transaction drains waits for the next start.
 func TestSMTPGracefulShutdown(t *testing.T) {
 	sink := outboxtest.NewSink(t)
 	dir := t.TempDir()
 	backendURL := "smtp://" + sink.Addr() + "?tls=none"
 	d := startDaemon(t, dir, backendURL)
+	due := time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second)
+	var scheduled struct{ ID int64 }
+	if code, err := post(t.Context(), d.URL+"/v1/messages", map[string]any{"from": "app@example.com",
+		"to": []string{"later@example.net"}, "subject": "scheduled", "text": "due during the drain",
+		"send_at": due.UTC().Format(time.RFC3339)}, &scheduled); code != http.StatusAccepted || err != nil {
+		t.Fatalf("scheduled message: %d %v", code, err)
+	}
 	c := dialSMTP(t, d.SMTP)
 	if err := c.Mail("app@example.com"); err != nil {
 		t.Fatal(err)
@@ -203,6 +213,11 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 	default:
 	}
 
+	time.Sleep(time.Until(due) + time.Second)
+	if n := sink.Count(); n != 0 {
+		t.Errorf("%d messages delivered after SIGTERM: a message due during the drain went out", n)
+	}
+
 	fmt.Fprintf(w, "second half\r\n")
 	reply, err := endData(c, w)
 	if err != nil {
@@ -220,11 +235,14 @@ func TestSMTPGracefulShutdown(t *testing.T) {
 	}
 
 	d2 := startDaemon(t, dir, backendURL)
-	got := sink.WaitFor(1, 15*time.Second)[0]
-	if !bytes.HasSuffix(got.Data, []byte("first half\r\nsecond half\r\n")) {
-		t.Errorf("delivered %q", got.Data)
+	got := sink.WaitFor(2, 15*time.Second)
+	if !slices.ContainsFunc(got, func(m outboxtest.SinkMessage) bool {
+		return bytes.HasSuffix(m.Data, []byte("first half\r\nsecond half\r\n"))
+	}) {
+		t.Errorf("the message sent during the drain is not among the %d delivered", len(got))
 	}
 	waitStatus(t, d2.URL, id, "sent")
+	waitStatus(t, d2.URL, scheduled.ID, "sent")
 	d2.Stop()
 }
 
