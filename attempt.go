@@ -71,6 +71,9 @@ func (e *Engine) attempt(r *Record) *Outcome {
 	att.Reply = rs.reply
 
 	throttledOnly := true
+	// throttled holds the recipients and legs left pending by a throttle:
+	// an attempt counted for others' answers is not counted against them.
+	throttled := make(map[rkey]bool)
 	// settle maps an answer to its recipient's new state, noting the
 	// first error and whether every answer left pending was a throttle.
 	settle := func(rr RecipientResult) RecipientStatus {
@@ -83,7 +86,9 @@ func (e *Engine) attempt(r *Record) *Outcome {
 		if rr.Class == ClassPermanent {
 			return RecipientFailed
 		}
-		if rr.Class != ClassThrottled {
+		if rr.Class == ClassThrottled {
+			throttled[rkey{rr.Leg, rr.Addr}] = true
+		} else {
 			throttledOnly = false
 		}
 		return RecipientPending
@@ -137,7 +142,26 @@ func (e *Engine) attempt(r *Record) *Outcome {
 	}
 	if e.cfg.Retry.MaxAttempts > 0 && counted && o.Attempts >= e.cfg.Retry.MaxAttempts {
 		o.LastError = fmt.Sprintf("gave up after %d attempts: %s", o.Attempts, o.LastError)
-		return e.finish(r, p, o, withOverall(still, legs), RecipientFailed)
+		var give, keep []rkey
+		for _, k := range withOverall(still, legs) {
+			if throttled[k] {
+				keep = append(keep, k)
+			} else {
+				give = append(give, k)
+			}
+		}
+		if len(keep) == 0 {
+			return e.finish(r, p, o, give, RecipientFailed)
+		}
+		// Only throttled this time (a fanout primary slowing down while a
+		// secondary fails): those go on, and the others fail.
+		settleAll(o, give, RecipientFailed)
+		still, legs = nil, p.pending(r, o)
+		for _, k := range keep {
+			if k.leg == "" {
+				still = append(still, k.addr)
+			}
+		}
 	}
 	next := now.Add(e.cfg.Retry.Backoff(max(o.Attempts, 1), e.cfg.Jitter()))
 	if deadline := e.cfg.Retry.deadline(r); !next.Before(deadline) {
@@ -155,12 +179,18 @@ func (e *Engine) attempt(r *Record) *Outcome {
 // finish gives the still-pending recipients and legs a final state and
 // derives the message's status.
 func (e *Engine) finish(r *Record, p *plan, o *Outcome, pending []rkey, st RecipientStatus) *Outcome {
-	for _, k := range pending {
-		o.Recipients = append(o.Recipients, Recipient{Addr: k.addr, Leg: k.leg, Status: st, Reply: Reply{Text: o.LastError}, UpdatedAt: o.Now})
-	}
+	settleAll(o, pending, st)
 	o.Status = p.status(r, o)
 	o.NextAttemptAt, o.LegsDueAt = time.Time{}, time.Time{}
 	return o
+}
+
+// settleAll gives the recipients and legs keys the final state st, with
+// o.LastError as their reply.
+func settleAll(o *Outcome, keys []rkey, st RecipientStatus) {
+	for _, k := range keys {
+		o.Recipients = append(o.Recipients, Recipient{Addr: k.addr, Leg: k.leg, Status: st, Reply: Reply{Text: o.LastError}, UpdatedAt: o.Now})
+	}
 }
 
 // withOverall returns the overall rows of addrs followed by legs.

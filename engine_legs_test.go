@@ -118,3 +118,85 @@ func TestEnginePendingLegExpires(t *testing.T) {
 		t.Errorf("first attempt had Settled %v, want nil", be.calls[0].Settled)
 	}
 }
+
+// primaryAndSecondary is a combined backend whose overall answer is its
+// primary leg's ("0"); leg "1" answers as its field says.
+type primaryAndSecondary struct {
+	mu             sync.Mutex
+	primary, other outbox.Reply
+}
+
+func (b *primaryAndSecondary) HasLegs() bool { return true }
+func (b *primaryAndSecondary) Close() error  { return nil }
+
+func (b *primaryAndSecondary) Send(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out, legs []outbox.RecipientResult
+	for _, a := range e.To {
+		p := outbox.RecipientResult{Addr: a, Class: outbox.Classify(b.primary), Reply: b.primary}
+		out = append(out, p)
+		p.Leg = "0"
+		legs = append(legs, p)
+		if _, done := e.Settled.State("1", a); !done {
+			legs = append(legs, outbox.RecipientResult{Addr: a, Leg: "1", Class: outbox.Classify(b.other), Reply: b.other})
+		}
+	}
+	return append(out, legs...), nil
+}
+
+// TestEngineMaxAttemptsSparesThrottled: when a secondary leg's failures
+// count the attempts up to max_attempts, the leg fails, but a recipient
+// whose primary only throttled goes on, and is sent once it is taken.
+func TestEngineMaxAttemptsSparesThrottled(t *testing.T) {
+	be := &primaryAndSecondary{primary: outbox.Reply{Code: 421, Enhanced: "4.7.0", Text: "slow down"},
+		other: outbox.Reply{Code: 451, Text: "down"}}
+	clk := newClock()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, client := startEngine(t, outbox.EngineConfig{
+		Store: st, Backends: func(string) (outbox.Backend, error) { return be, nil },
+		Retry: outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Minute, MaxAttempts: 2},
+		Now:   clk.Now, Jitter: func() float64 { return 0.5 }, Poll: time.Hour, Retention: -1,
+	}, outbox.ClientConfig{Now: clk.Now}, false)
+	rc, err := client.Enqueue(context.Background(), msg("a@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(attempts int) *outbox.Record {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			rec, err := client.Get(context.Background(), rc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.AttemptLog) >= attempts {
+				return rec
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for attempt %d: %s, %+v", attempts, rec.Status, rec.Recipients)
+			}
+		}
+	}
+	wait(1)
+	clk.Advance(time.Hour)
+	eng.Notify()
+	rec := wait(2)
+	if rec.Status != outbox.StatusDeferred || rec.Attempts != 2 || legState(rec, "1") != outbox.RecipientFailed ||
+		legState(rec, "0") != outbox.RecipientPending {
+		t.Fatalf("at max_attempts: %s, %d attempts, %+v; want deferred, leg 1 failed, leg 0 pending",
+			rec.Status, rec.Attempts, rec.Recipients)
+	}
+	be.mu.Lock()
+	be.primary = outbox.Reply{Code: 250, Text: "ok"}
+	be.mu.Unlock()
+	clk.Advance(time.Hour)
+	eng.Notify()
+	rec = wait(3)
+	if rec.Status != outbox.StatusSent || legState(rec, "0") != outbox.RecipientSent {
+		t.Errorf("the primary took it: %s, %+v; want sent", rec.Status, rec.Recipients)
+	}
+}

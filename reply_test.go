@@ -79,7 +79,9 @@ func TestClaimShares(t *testing.T) {
 		{10, [3]int{6, 3, 1}},
 		{100, [3]int{60, 30, 10}},
 		{1, [3]int{1, 0, 0}},
+		{2, [3]int{1, 1, 0}}, // normal before low
 		{3, [3]int{1, 1, 1}},
+		{4, [3]int{2, 1, 1}},
 		{0, [3]int{0, 0, 0}},
 	}
 	for _, tt := range tests {

@@ -169,7 +169,9 @@ func (s Stats) Total() int64 {
 
 // ClaimShares splits a claim of limit messages between high, normal and
 // low priority by weights, rounding in favour of higher priorities. Each
-// priority gets at least one slot while limit allows.
+// priority of a weight above zero gets at least one slot while limit
+// allows, higher priorities first: a claim of two takes one high and one
+// normal message, not a low one while normal mail waits.
 func ClaimShares(limit int, weights [3]int) [3]int {
 	if weights == ([3]int{}) {
 		weights = DefaultPriorityWeights
@@ -177,16 +179,15 @@ func ClaimShares(limit int, weights [3]int) [3]int {
 	total := weights[0] + weights[1] + weights[2]
 	var out [3]int
 	left := limit
-	for i := 2; i >= 1; i-- {
-		n := limit * weights[i] / total
-		if n == 0 && weights[i] > 0 && left > 1 {
-			n = 1
+	for i := 1; i <= 2; i++ {
+		out[i] = limit * weights[i] / total
+		left -= out[i]
+	}
+	for i := 1; i <= 2; i++ {
+		if out[i] == 0 && weights[i] > 0 && left > 1 {
+			out[i] = 1
+			left--
 		}
-		if n > left {
-			n = left
-		}
-		out[i] = n
-		left -= n
 	}
 	out[0] = left
 	return out
