@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -212,8 +213,9 @@ func sendRounds(ctx context.Context, b Backend, env *Envelope, to []string, retr
 			if c == ClassRetryNow || c == ClassAccepted {
 				c = ClassTemporary
 			}
+			uncertain := errors.Is(err, ErrMayHaveAccepted)
 			for _, a := range to {
-				out.overall[pos[a]] = RecipientResult{Addr: a, Class: c, Reply: rep}
+				out.overall[pos[a]] = RecipientResult{Addr: a, Class: c, Reply: rep, Uncertain: uncertain}
 			}
 			out.reply, out.err = rep, err
 			return out

@@ -92,4 +92,7 @@ type RecipientResult struct {
 	// failover or roundrobin). It is kept in the attempt log only: it is
 	// not delivery state.
 	FailedOver bool `json:"failed_over,omitempty"`
+	// Uncertain marks a temporary answer after which the upstream may
+	// have taken the message (see ErrMayHaveAccepted).
+	Uncertain bool `json:"uncertain,omitempty"`
 }

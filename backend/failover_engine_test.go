@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/outboxmail/outbox"
+	"github.com/outboxmail/outbox/backend/limit"
 	"github.com/outboxmail/outbox/outboxtest"
 )
 
@@ -88,5 +89,51 @@ func TestFailoverNestedLegNotResent(t *testing.T) {
 	r.wait(id, "a second attempt", func(rec *outbox.Record) bool { return rec.Attempts >= 2 })
 	if b.Count() != 1 {
 		t.Errorf("B received %d messages after it accepted; want 1", b.Count())
+	}
+}
+
+// TestFailoverOverflowsPastALimitedChild: a child over its own
+// [limits] rate answers "throttled" inside the failover, which passes
+// the message on to the next child in the same attempt: the overflow
+// goes to the fallback, and every message is sent.
+func TestFailoverOverflowsPastALimitedChild(t *testing.T) {
+	primary, fallback := outboxtest.NewSink(t), outboxtest.NewSink(t)
+	named := map[string]string{"primary": sinkURL(primary.Addr()), "fallback": sinkURL(fallback.Addr())}
+	r := newRig(t, "failover(primary fallback)?cooldown=2m", named, func(name string, b outbox.Backend) (outbox.Backend, error) {
+		lc := limit.Config{Name: name}
+		if name == "primary" {
+			lc.Rates = []limit.Rate{{N: 1, Per: time.Hour}}
+		}
+		return nilSafe(limit.New(b, lc))
+	})
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, r.send(fmt.Sprintf("r%d@example.org", i)))
+	}
+	for _, id := range ids {
+		r.waitStatus(id, outbox.StatusSent)
+	}
+	if p, f := primary.Count(), fallback.Count(); p != 1 || f != 2 {
+		t.Errorf("primary got %d, fallback %d; want 1 (its rate) and 2", p, f)
+	}
+}
+
+// TestFailoverKeepsWhatMayHaveBeenTaken: a child whose connection broke
+// after the whole message went out may have taken it, so the failover
+// does not pass it to the next child in the same attempt (that could
+// deliver it twice): it stays pending, to be retried later.
+func TestFailoverKeepsWhatMayHaveBeenTaken(t *testing.T) {
+	for _, opts := range [][]outboxtest.Option{{outboxtest.WithoutChunking()}, nil} { // DATA, BDAT
+		first, second := outboxtest.NewSink(t, opts...), outboxtest.NewSink(t)
+		first.CutAfterData()
+		r := newRig(t, fmt.Sprintf("failover(%s %s)", sinkURL(first.Addr()), sinkURL(second.Addr())), nil, nil)
+		id := r.send("r@example.org")
+		rec := r.wait(id, "an attempt", func(rec *outbox.Record) bool { return len(rec.AttemptLog) > 0 })
+		if rec.Status != outbox.StatusDeferred || second.Count() != 0 {
+			t.Errorf("after a cut after the message: %s, the second child got %d; want deferred, 0", rec.Status, second.Count())
+		}
+		if got := rec.AttemptLog[0].Recipients; len(got) != 1 || !got[0].Uncertain || got[0].Class != outbox.ClassTemporary {
+			t.Errorf("attempt log %+v, want one temporary answer marked uncertain", got)
+		}
 	}
 }

@@ -450,7 +450,7 @@ func TestTimeouts(t *testing.T) {
 		send(t, b, envelope("a@example.com")) // a pooled connection
 		sink.Delay(time.Second)
 		_, err := b.Send(context.Background(), envelope("a@example.com"))
-		if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary || !strings.Contains(err.Error(), "may have accepted") {
+		if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary || !errors.Is(err, outbox.ErrMayHaveAccepted) {
 			t.Fatalf("Send = %v, want a temporary error warning of a possible duplicate", err)
 		}
 		if n := sink.Connections(); n != 1 {
@@ -470,7 +470,7 @@ func TestTimeouts(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Send = %v, want context.DeadlineExceeded", err)
 			}
-			if len(opts) == 0 && !strings.Contains(err.Error(), "may have accepted") {
+			if len(opts) == 0 && !errors.Is(err, outbox.ErrMayHaveAccepted) {
 				t.Errorf("BDAT: error %q does not warn of a possible duplicate", err)
 			}
 			sink.Delay(0)
@@ -505,7 +505,7 @@ func TestCutAfterData(t *testing.T) {
 		if c, _, isReply := class(err); err == nil || isReply || c != outbox.ClassTemporary {
 			t.Fatalf("Send = %v, want a plain temporary error", err)
 		}
-		if !strings.Contains(err.Error(), "may have accepted") {
+		if !errors.Is(err, outbox.ErrMayHaveAccepted) || !strings.Contains(err.Error(), "may have accepted") {
 			t.Errorf("error %q does not warn of a possible duplicate", err)
 		}
 		send(t, b, envelope("a@example.com"))

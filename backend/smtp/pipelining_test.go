@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -192,7 +193,7 @@ func TestBDAT(t *testing.T) {
 		s := newBDATServer(t, func(string) string { return "" })
 		b := newBackend(t, "smtp://"+s.ln.Addr().String()+"?tls=none&data_timeout=300ms")
 		_, err := b.Send(context.Background(), envelope("a@example.com"))
-		if err == nil || !strings.Contains(err.Error(), "may have accepted") {
+		if !errors.Is(err, outbox.ErrMayHaveAccepted) || !strings.Contains(err.Error(), "may have accepted") {
 			t.Fatalf("Send = %v, want an error warning of a possible duplicate", err)
 		}
 		<-s.first

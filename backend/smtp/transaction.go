@@ -85,7 +85,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope, reu
 		case !ok && bdat && !errors.Is(err, errWrite) && !(reused && closedByPeer(ctx, err)):
 			// The message went with MAIL, whole: the server may have taken
 			// it.
-			return nil, connBroken, b.netError(ctx, "MAIL FROM"+mayHaveAccepted, err)
+			return nil, connBroken, b.mayHaveAccepted(ctx, "MAIL FROM", err)
 		case !ok:
 			// Nothing was read, or with BDAT nothing whole was sent: a
 			// reused connection the server had closed.
@@ -120,7 +120,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope, reu
 		case !ok && bdat && closing != nil && closedByPeer(ctx, err): // it closed, as it said
 			return nil, connBroken, b.refused("RCPT TO", *closing)
 		case !ok && bdat:
-			return nil, connBroken, b.netError(ctx, fmt.Sprintf("RCPT TO:<%s>", to)+mayHaveAccepted, err)
+			return nil, connBroken, b.mayHaveAccepted(ctx, fmt.Sprintf("RCPT TO:<%s>", to), err)
 		case !ok:
 			return nil, connBroken, b.netError(ctx, fmt.Sprintf("RCPT TO:<%s>", to), err)
 		case r.Code == 421 && !bdat:
@@ -164,7 +164,7 @@ func (b *Backend) transact(ctx context.Context, c *conn, e *outbox.Envelope, reu
 			return nil, connBroken, b.netError(ctx, "writing the message", err)
 		case !ok:
 			// The server may have taken the message: a retry can duplicate it.
-			return nil, connBroken, b.netError(ctx, "end of data"+mayHaveAccepted, err)
+			return nil, connBroken, b.mayHaveAccepted(ctx, "end of data", err)
 		case r.Code == 421:
 			return nil, connBroken, b.refused("end of data", r)
 		}
@@ -254,7 +254,7 @@ func (b *Backend) bdatResult(ctx context.Context, c *conn, results []outbox.Reci
 		return results, connBroken, nil
 	case !ok:
 		// The server may have taken the message: a retry can duplicate it.
-		return nil, connBroken, b.netError(ctx, "end of data"+mayHaveAccepted, reply)
+		return nil, connBroken, b.mayHaveAccepted(ctx, "end of data", reply)
 	case r.Code == 421:
 		return nil, connBroken, b.refused("end of data", r)
 	case closing != nil: // not taken, and the server is closing
@@ -275,9 +275,13 @@ type command struct {
 	text   *string
 }
 
-// mayHaveAccepted ends the stage of a network error after the message
-// went out whole: a retry may duplicate it.
-const mayHaveAccepted = " (the server may have accepted the message)"
+// mayHaveAccepted is the network error of a stage after the message
+// went out: it wraps outbox.ErrMayHaveAccepted, so that the message is
+// not sent again at once, by this backend or by a combined one's next
+// child.
+func (b *Backend) mayHaveAccepted(ctx context.Context, stage string, err error) error {
+	return fmt.Errorf("%w (%w)", b.netError(ctx, stage, err), outbox.ErrMayHaveAccepted)
+}
 
 // errNotSent marks a command a one-by-one exchange did not send.
 var errNotSent = errors.New("not sent")

@@ -16,7 +16,8 @@ import (
 // try another child); a temporary or throttled answer sends the recipient
 // on to the next child in the same attempt, and is logged as a leg answer
 // marked FailedOver, as are the child's own legs' answers that are not
-// final. A child whose every answer was temporary starts its cool-down;
+// final. A temporary answer marked Uncertain (the child may have taken
+// the message) is not passed on: the recipient stays pending. A child whose every answer was temporary starts its cool-down;
 // one that settled a recipient ends it. The leg of the child
 // that settled a recipient is recorded, as are that child's own legs.
 //
@@ -60,13 +61,20 @@ func Send(ctx context.Context, children []outbox.Child, order []int, cd *Cooldow
 		var next []int
 		for k, j := range todo {
 			r := overall[k]
-			switch r.Class {
-			case outbox.ClassAccepted, outbox.ClassPermanent:
+			switch {
+			case r.Class == outbox.ClassAccepted, r.Class == outbox.ClassPermanent:
 				settled[r.Addr] = true
 				top := r
 				top.Leg = ""
 				final[j] = top
 				legs = append(legs, r)
+			case r.Uncertain:
+				// The child may have taken it: another child now could
+				// deliver it twice. It stays pending with this answer
+				// (no leg state: a later attempt starts afresh).
+				top := r
+				top.Leg = ""
+				final[j] = top
 			default:
 				top := r
 				top.Leg = ""
