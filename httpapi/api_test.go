@@ -457,6 +457,11 @@ func TestAuth(t *testing.T) {
 			t.Errorf("%s without a token: %d", path, r.status)
 		}
 	}
+	// Without a token, no 405 or 404 under /v1/ tells which endpoints
+	// exist.
+	for _, p := range []string{"/v1/stats", "/v1/messages", "/v1/messages/1", "/v1/messages/batch", "/v1/messages/1/raw", "/v1/nothing"} {
+		wantError(t, f.do(http.MethodDelete, p, "", nil), http.StatusUnauthorized, "unauthorized", "")
+	}
 }
 
 func TestRoutes(t *testing.T) {
@@ -491,7 +496,7 @@ func TestRoutes(t *testing.T) {
 	f.enqueue("observed")
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"/v1/stats=405", "/v1/messages=405", "GET /v1/messages/{id}=400", "/v1/messages/{id}=405", "/=404", "/=404", "POST /v1/messages=202"}
+	want := []string{"/v1/stats=405", "/v1/messages=405", "GET /v1/messages/{id}=400", "/v1/messages/{id}=405", "/=404", "/v1/=404", "POST /v1/messages=202"}
 	if fmt.Sprint(observed) != fmt.Sprint(want) {
 		t.Errorf("observed %v\nwant     %v", observed, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"strconv"
 	"sync"
 	"time"
@@ -112,10 +113,12 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 
-	// Other methods get a 405 in JSON. A fallback for /v1/messages/batch
-	// would conflict with GET /v1/messages/{id}, so {id}'s answers for it.
+	// Other methods get a 405 in JSON, under /v1/ after the token check
+	// (an anonymous caller learns nothing of the endpoints). A fallback
+	// for /v1/messages/batch would conflict with GET /v1/messages/{id},
+	// so {id}'s answers for it.
 	s.allow("/v1/messages", "GET, POST")
-	s.mux.HandleFunc("/v1/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.v1("/v1/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "batch" {
 			s.notAllowed(w, r, "POST")
 			return
@@ -128,10 +131,12 @@ func (s *server) routes() {
 	s.allow("/v1/stats", "GET")
 	s.allow("/healthz", "GET")
 	s.allow("/readyz", "GET")
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound,
 			Message: "no endpoint " + r.Method + " " + r.URL.Path})
-	})
+	}
+	s.v1("/v1/", notFound)
+	s.mux.HandleFunc("/", notFound)
 }
 
 // v1 registers an API endpoint behind the token check.
@@ -139,9 +144,15 @@ func (s *server) v1(pattern string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.authorize(h))
 }
 
-// allow registers the 405 answer of path for the methods it does not serve.
+// allow registers the 405 answer of path for the methods it does not
+// serve, behind the token check under /v1/.
 func (s *server) allow(path, methods string) {
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { s.notAllowed(w, r, methods) })
+	h := func(w http.ResponseWriter, r *http.Request) { s.notAllowed(w, r, methods) }
+	if strings.HasPrefix(path, "/v1/") {
+		s.v1(path, h)
+		return
+	}
+	s.mux.HandleFunc(path, h)
 }
 
 // notAllowed answers 405 with the Allow header.
