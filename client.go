@@ -103,7 +103,7 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []*Message) ([]BatchResu
 	for i, m := range msgs {
 		rec, err := c.prepare(m, now)
 		if err != nil {
-			results[i].Err = err
+			results[i].Receipt, results[i].Err = c.repeated(ctx, m, err)
 			continue
 		}
 		recs = append(recs, rec)
@@ -134,21 +134,45 @@ func (c *Client) EnqueueBatch(ctx context.Context, msgs []*Message) ([]BatchResu
 		}
 		// A message handed to a worker is reported queued too: accepted,
 		// with delivery begun.
-		rc := &Receipt{ID: r.ID, MessageID: recs[j].MessageID, Status: StatusQueued, Existing: r.Existing}
-		if r.Existing {
-			if got, err := c.store.Get(ctx, r.ID); err == nil {
-				rc.MessageID, rc.Status = got.MessageID, got.Status
-			}
-		} else if r.Lease == 0 {
+		switch {
+		case r.Existing:
+			results[i].Receipt = c.existing(ctx, r.ID, recs[j].MessageID)
+			continue
+		case r.Lease == 0:
 			queued = true
 		}
-		results[i].Receipt = rc
+		results[i].Receipt = &Receipt{ID: r.ID, MessageID: recs[j].MessageID, Status: StatusQueued}
 	}
 	c.handOver(recs, stored, reserved)
 	if queued {
 		c.notify()
 	}
 	return results, nil
+}
+
+// repeated answers a message that prepare refused with err: when its
+// idempotency key is stored, it is a repeat of a message accepted before
+// (its expires_at has passed since, or its backend left the config), and
+// gets that message's receipt, as a repeat does; otherwise err.
+func (c *Client) repeated(ctx context.Context, m *Message, err error) (*Receipt, error) {
+	if m == nil || m.IdempotencyKey == "" {
+		return nil, err
+	}
+	id, lookErr := c.store.IdempotencyKey(ctx, m.IdempotencyKey)
+	if lookErr != nil {
+		return nil, err
+	}
+	return c.existing(ctx, id, ""), nil
+}
+
+// existing is the receipt of a repeat: the message id stored under the
+// same idempotency key, with its Message-ID and status.
+func (c *Client) existing(ctx context.Context, id int64, messageID string) *Receipt {
+	rc := &Receipt{ID: id, MessageID: messageID, Status: StatusQueued, Existing: true}
+	if got, err := c.store.Get(ctx, id); err == nil {
+		rc.MessageID, rc.Status = got.MessageID, got.Status
+	}
+	return rc
 }
 
 // handOver gives the reserved records the store took claimed to their

@@ -33,6 +33,10 @@ type Store interface {
 	// ErrNotFound.
 	Get(ctx context.Context, id int64) (*Record, error)
 
+	// IdempotencyKey returns the ID of the message stored with key, or
+	// ErrNotFound.
+	IdempotencyKey(ctx context.Context, key string) (int64, error)
+
 	// List returns messages newest first, with recipients but without Raw
 	// or attempt log, using keyset pagination.
 	List(ctx context.Context, q ListQuery) (Page, error)

@@ -107,10 +107,26 @@ func TestIdempotencyKey(t *testing.T) {
 	wantError(t, f.post("/v1/messages", strings.Replace(message("x"), `{`, `{"idempotency_key":"k1",`, 1),
 		"Idempotency-Key", "k2"), http.StatusBadRequest, "invalid_field", "idempotency_key")
 
+	// A repeat answers with the first message even when the message would
+	// be refused now: its expires_at has passed since.
+	expiring := strings.Replace(message("expiring"), `{`, `{"expires_at":"`+f.clock.Now().Add(time.Hour).Format(time.RFC3339)+`",`, 1)
+	var d, e httpapi.Receipt
+	f.post("/v1/messages", expiring, "Idempotency-Key", "ticket-44").json(t, &d)
+	f.clock.Add(2 * time.Hour)
+	late := f.post("/v1/messages", expiring, "Idempotency-Key", "ticket-44")
+	if late.status != http.StatusOK {
+		t.Fatalf("repeat after expires_at: %d %s, want 200", late.status, late.body)
+	}
+	if late.json(t, &e); e.ID != d.ID || !e.Existing {
+		t.Errorf("repeat after expires_at: %+v, want message %d", e, d.ID)
+	}
+	// Without the key, or with a new one, the message is refused.
+	wantError(t, f.post("/v1/messages", expiring, "Idempotency-Key", "ticket-45"), http.StatusBadRequest, "invalid_field", "expires_at")
+
 	var page httpapi.ListResponse
 	f.get("/v1/messages").json(t, &page)
-	if len(page.Messages) != 2 {
-		t.Fatalf("%d messages stored, want 2", len(page.Messages))
+	if len(page.Messages) != 3 {
+		t.Fatalf("%d messages stored, want 3", len(page.Messages))
 	}
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -65,6 +66,22 @@ func (s *Store) Get(ctx context.Context, id int64) (*outbox.Record, error) {
 	}
 	s.w.leases.show(r)
 	return r, nil
+}
+
+// IdempotencyKey returns the ID of the message stored with key, or
+// outbox.ErrNotFound.
+func (s *Store) IdempotencyKey(ctx context.Context, key string) (int64, error) {
+	var id int64
+	err := s.read(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, selectIdempotent, key).Scan(&id)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, outbox.ErrNotFound
+	case err != nil:
+		return 0, fmt.Errorf("idempotency key: %w", err)
+	}
+	return id, nil
 }
 
 // List returns messages newest first, with recipients but without Raw or

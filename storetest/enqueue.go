@@ -128,6 +128,15 @@ func testIdempotency(t *testing.T, open Open) {
 		t.Errorf("batch item 2 = %+v, want a new message", res[2])
 	}
 	wantCounts(t, s, map[outbox.Status]int64{outbox.StatusQueued: 3})
+
+	for key, want := range map[string]int64{"order-1": id, "order-2": res[0].ID} {
+		if got, err := s.IdempotencyKey(ctx, key); err != nil || got != want {
+			t.Errorf("IdempotencyKey(%q) = %d, %v; want %d", key, got, err, want)
+		}
+	}
+	if got, err := s.IdempotencyKey(ctx, "order-3"); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("IdempotencyKey of a key never stored = %d, %v; want ErrNotFound", got, err)
+	}
 }
 
 // testIdempotencyConcurrent: many callers racing with one key store one
