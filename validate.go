@@ -17,8 +17,9 @@ import (
 const (
 	// maxHeaderName is the longest extra header field name.
 	maxHeaderName = 76
-	// maxWord is the longest run without a space that an extra header
-	// value may hold: it cannot be folded, and "Name: word" must fit.
+	// maxWord is the longest part between fold points (see longestSegment)
+	// that an extra header value or an attachment's Content-Type may hold:
+	// it cannot be folded, and "Name: part" must fit a line.
 	maxWord = 900
 	// maxFilename is the longest attachment filename, in octets.
 	maxFilename = 255
@@ -263,8 +264,8 @@ func validateHeader(h map[string]string, k, v string) *FieldError {
 	if msg := badHeaderText(v); msg != "" {
 		return fieldErrorf(field, "%s", msg)
 	}
-	if n := longestWord(v); n > maxWord && isASCII(v) {
-		return fieldErrorf(field, "has a word of %d octets that cannot be folded (at most %d)", n, maxWord)
+	if n := longestSegment(v); n > maxWord && isASCII(v) {
+		return fieldErrorf(field, "has %d octets without a single space between two words to fold the line at (at most %d)", n, maxWord)
 	}
 	return nil
 }
@@ -285,9 +286,13 @@ func validateAttachment(list []Attachment, i int) *FieldError {
 		if msg := badHeaderText(a.ContentType); msg != "" {
 			return fieldErrorf(field+".content_type", "%s", msg)
 		}
-		mt, _, err := mime.ParseMediaType(a.ContentType)
+		mt, params, err := mime.ParseMediaType(a.ContentType)
 		if err != nil {
 			return fieldErrorf(field+".content_type", "invalid media type %q: %v", a.ContentType, err)
+		}
+		params["name"] = a.Filename // as the Content-Type field is written
+		if n := longestSegment(mime.FormatMediaType(mt, params)); n > maxWord {
+			return fieldErrorf(field+".content_type", "has a parameter of %d octets, which cannot be folded (at most %d)", n, maxWord)
 		}
 		if strings.HasPrefix(mt, "multipart/") {
 			return fieldErrorf(field+".content_type", "a multipart type cannot be attached; attach each part")
@@ -400,21 +405,6 @@ func bareContentID(cid string) string {
 		return cid[1 : len(cid)-1]
 	}
 	return cid
-}
-
-// longestWord returns the length of the longest run of s without a space
-// or tab.
-func longestWord(s string) int {
-	longest, n := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' || s[i] == '\t' {
-			n = 0
-			continue
-		}
-		n++
-		longest = max(longest, n)
-	}
-	return longest
 }
 
 // indexed returns "name[i]", or name when i < 0.

@@ -103,6 +103,18 @@ func TestValidate(t *testing.T) {
 		{name: "unfoldable header value", edit: func(m *Message) {
 			m.Headers = map[string]string{"X-Long": strings.Repeat("a", 901)}
 		}, field: "headers.X-Long"},
+		{name: "long header value of short words", edit: func(m *Message) {
+			m.Headers = map[string]string{"X-Long": strings.Repeat("word ", 600) + "end"}
+		}},
+		{name: "header value unfoldable at double spaces", edit: func(m *Message) {
+			m.Headers = map[string]string{"X-Long": strings.Repeat("a", 400) + "  " + strings.Repeat("b", 400) + "  " + strings.Repeat("c", 400)}
+		}, field: "headers.X-Long", inText: "fold"},
+		{name: "header value unfoldable at tabs", edit: func(m *Message) {
+			m.Headers = map[string]string{"X-Long": strings.Repeat("a\t", 1000)}
+		}, field: "headers.X-Long", inText: "fold"},
+		{name: "unfoldable content type parameter", edit: func(m *Message) {
+			m.Attachments = []Attachment{{Filename: "a.bin", ContentType: "application/octet-stream; x=" + strings.Repeat("y", 1200)}}
+		}, field: "attachments[0].content_type", inText: "fold"},
 		{name: "smallest bad header is reported", edit: func(m *Message) {
 			m.Headers = map[string]string{"X-B": "\n", "X-A": "\n", "X-C": "\n"}
 		}, field: "headers.X-A"},
@@ -191,8 +203,14 @@ func TestValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
 				}
-				if _, err := Render(m, renderNow); err != nil {
+				r, err := Render(m, renderNow)
+				if err != nil {
 					t.Fatalf("Render after Validate: %v", err)
+				}
+				for i, line := range strings.Split(string(r.Data), "\r\n") {
+					if len(line) > 998 {
+						t.Fatalf("rendered line %d has %d octets, over RFC 5322's 998", i, len(line))
+					}
 				}
 				return
 			}
