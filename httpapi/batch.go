@@ -114,9 +114,10 @@ func fatalJSON(err error) bool {
 	var (
 		syntaxErr *json.SyntaxError
 		sizeErr   *http.MaxBytesError
-		readErr   *Error // from utf8Reader
+		readErr   *Error // from utf8Reader; an item's own field errors are not
 	)
-	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) || errors.As(err, &readErr) ||
+	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) ||
+		errors.As(err, &readErr) && readErr.Code == CodeMalformedJSON ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
