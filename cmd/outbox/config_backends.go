@@ -132,17 +132,18 @@ func (f fileLimit) config(key string) (limit.Config, error) {
 		name string
 		src  *int
 		dst  *int
+		zero string // what 0 means
 	}{
-		{"burst", f.Burst, &lc.Burst},
-		{"max_concurrent", f.MaxConcurrent, &lc.MaxConcurrent},
-		{"max_per_domain", f.MaxPerDomain, &lc.MaxPerDomain},
+		{"burst", f.Burst, &lc.Burst, "each rate's count"},
+		{"max_concurrent", f.MaxConcurrent, &lc.MaxConcurrent, "no limit"},
+		{"max_per_domain", f.MaxPerDomain, &lc.MaxPerDomain, "no limit"},
 	}
 	for _, n := range ints {
 		if n.src == nil {
 			continue
 		}
 		if *n.src < 0 {
-			errs = append(errs, fmt.Errorf("%s.%s: must not be negative (0 means no limit), got %d", key, n.name, *n.src))
+			errs = append(errs, fmt.Errorf("%s.%s: must not be negative (0 means %s), got %d", key, n.name, n.zero, *n.src))
 			continue
 		}
 		*n.dst = *n.src

@@ -136,6 +136,8 @@ func TestConfigBackendErrors(t *testing.T) {
 		{name: "both default keys", file: "backend = \"null:\"\n[backends]\ndefault = \"console:\"\n", want: []string{"backend and backends.default are both set"}},
 		{name: "both default keys in a profile", file: "[profiles.production]\nbackend = \"null:\"\n[profiles.production.backends]\ndefault = \"console:\"\n",
 			vars: map[string]string{"OUTBOX_PROFILE": "production"}, want: []string{"profiles.production.backend and profiles.production.backends.default"}},
+		{name: "negative limits", file: "[backends]\nrelay = \"console:\"\n[limits.relay]\nburst = -1\nmax_concurrent = -2\n",
+			want: []string{"limits.relay.burst: must not be negative (0 means each rate's count)", "limits.relay.max_concurrent: must not be negative (0 means no limit)"}},
 		{name: "limits of no backend", file: "[backends]\nrelay = \"console:\"\n[limits.relai]\nrate = \"1/s\"\n",
 			want: []string{"limits.relai", `no backend is named "relai"`, "default, relay"}},
 		{name: "bad rate", file: "[backends]\nrelay = \"console:\"\n[limits.relay]\nrate = \"20 per second\"\n", want: []string{"limits.relay.rate", "20 per second"}},

@@ -62,7 +62,7 @@ takes the same arguments without the word sendmail.
   -i, -oi        a line with a single "." does not end the message
                  (without them it does, as in sendmail)
   -f ADDR        envelope sender (-r too; "<>" for none); default the
-                 From field's address, else $USER@hostname
+                 From field's address, else $LOGNAME@hostname
   -F NAME        display name of the From field added when there is none
   -v             print the queue id and where the message went
   -bm, -o*, -B, -N, -R, -V, -h, -L, -C, -X, -e, -p, -d, -M, -O, -m, -n,
