@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -199,8 +200,10 @@ func (s *server) body(w http.ResponseWriter, r *http.Request) (io.Reader, error)
 	return http.MaxBytesReader(w, r.Body, s.maxBody), nil
 }
 
-// readBody reads a whole body, in one allocation when its length is known.
+// readBody reads a whole body of the declared length size (unknown when
+// not positive).
 func readBody(r io.Reader, size int64) ([]byte, error) {
+	const firstBodyBuffer = 64 << 10
 	var (
 		buf []byte
 		err error
@@ -208,8 +211,13 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 	if size <= 0 {
 		buf, err = io.ReadAll(r)
 	} else {
-		buf = make([]byte, size)
-		_, err = io.ReadFull(r, buf)
+		// The declared length sizes the buffer only as far as bytes come:
+		// a client declaring 25 MiB and sending slowly holds what it sent.
+		b := bytes.NewBuffer(make([]byte, 0, min(size, firstBodyBuffer)))
+		if _, err = io.CopyN(b, r, size); err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		buf = b.Bytes()
 	}
 	var sizeErr *http.MaxBytesError
 	switch {

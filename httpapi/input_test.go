@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -111,5 +113,28 @@ func TestOversizeBody(t *testing.T) {
 	// A message under the limit passes.
 	if r := f.post("/v1/messages", message("small")); r.status != http.StatusAccepted {
 		t.Errorf("small message: %d %s", r.status, r.body)
+	}
+}
+
+// TestRawBodyShorterThanDeclared: a raw body that ends before its
+// declared Content-Length is refused, and its buffer grows with what
+// came, not with what was declared.
+func TestRawBodyShorterThanDeclared(t *testing.T) {
+	f := newFixture(t, nil)
+	h := httpapi.New(httpapi.Config{Client: f.client})
+	req := httptest.NewRequest(http.MethodPost, "/v1/messages?to=b@example.com", strings.NewReader("Subject: x\r\n\r\nshort\r\n"))
+	req.Header.Set("Content-Type", "message/rfc822")
+	req.ContentLength = 20 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	runtime.ReadMemStats(&after)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "cannot read the body") {
+		t.Errorf("%d %s, want 400 naming the body", w.Code, w.Body)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Errorf("allocated %d MiB for a body of 22 bytes declared as 20 MiB", n>>20)
 	}
 }
