@@ -27,7 +27,7 @@ func TestBatchItemErrorsDoNotStopTheRest(t *testing.T) {
 		0: {"invalid_field", "subject"},
 		2: {"invalid_field", "colour"},
 		3: {"malformed_json", ""},
-		4: {"invalid_field", "nick"},
+		4: {"invalid_field", "to[0].nick"},
 	}
 	for i, res := range results {
 		want, bad := wantItemError[i]

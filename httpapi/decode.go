@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -66,15 +65,10 @@ func jsonError(err error) error {
 	case errors.As(err, &typeErr):
 		return badField(typeErr.Field, "expected %s, got a JSON %s", jsonKind(typeErr.Type), typeErr.Value)
 	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	// encoding/json has no type for this error; its text is stable.
-	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
-		if uq, err := strconv.Unquote(name); err == nil {
-			name = uq
-		}
+	if name, ok := unknownField(err); ok {
 		return badField(name, "unknown field %q", name)
 	}
-	return malformed("%s", msg)
+	return malformed("%s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // malformed is a 400 about JSON that cannot be parsed.

@@ -15,23 +15,23 @@ import (
 // batch: the fields of outbox.Message, with the values that need parsing
 // kept as strings so that their errors name the field.
 type messageIn struct {
-	From        addressIn         `json:"from"`
-	To          []addressIn       `json:"to"`
-	Cc          []addressIn       `json:"cc"`
-	Bcc         []addressIn       `json:"bcc"`
-	ReplyTo     []addressIn       `json:"reply_to"`
-	Subject     string            `json:"subject"`
-	Text        string            `json:"text"`
-	HTML        string            `json:"html"`
-	Headers     map[string]string `json:"headers"`
-	Attachments []attachmentIn    `json:"attachments"`
-	MessageID   string            `json:"message_id"`
-	Priority    string            `json:"priority"`
-	SendAt      string            `json:"send_at"`
-	ExpiresAt   string            `json:"expires_at"`
-	Backend     string            `json:"backend"`
-	Tags        []string          `json:"tags"`
-	Metadata    map[string]string `json:"metadata"`
+	From        fromIn                               `json:"from"`
+	To          list[addressIn, toField]             `json:"to"`
+	Cc          list[addressIn, ccField]             `json:"cc"`
+	Bcc         list[addressIn, bccField]            `json:"bcc"`
+	ReplyTo     list[addressIn, replyToField]        `json:"reply_to"`
+	Subject     string                               `json:"subject"`
+	Text        string                               `json:"text"`
+	HTML        string                               `json:"html"`
+	Headers     map[string]string                    `json:"headers"`
+	Attachments list[attachmentIn, attachmentsField] `json:"attachments"`
+	MessageID   string                               `json:"message_id"`
+	Priority    string                               `json:"priority"`
+	SendAt      string                               `json:"send_at"`
+	ExpiresAt   string                               `json:"expires_at"`
+	Backend     string                               `json:"backend"`
+	Tags        list[string, tagsField]              `json:"tags"`
+	Metadata    map[string]string                    `json:"metadata"`
 	// IdempotencyKey is for batch items; a single message may use the
 	// Idempotency-Key header instead.
 	IdempotencyKey string `json:"idempotency_key"`
@@ -43,6 +43,12 @@ type attachmentIn struct {
 	ContentType string `json:"content_type"`
 	Content     string `json:"content"`
 	ContentID   string `json:"content_id"`
+}
+
+// UnmarshalJSON decodes an attachment, refusing unknown fields.
+func (a *attachmentIn) UnmarshalJSON(b []byte) error {
+	type plain attachmentIn
+	return strictUnmarshal(b, (*plain)(a))
 }
 
 // addressIn is an address as JSON: "Name <local@domain>", "local@domain"
@@ -73,6 +79,22 @@ func (a *addressIn) UnmarshalJSON(b []byte) error {
 	}
 	*a = addressIn{Name: obj.Name, Addr: obj.Email}
 	return nil
+}
+
+// fromIn is the from field: an addressIn whose unknown object fields are
+// named under it ("from.emial").
+type fromIn addressIn
+
+// UnmarshalJSON decodes the address as addressIn does.
+func (f *fromIn) UnmarshalJSON(b []byte) error {
+	err := (*addressIn)(f).UnmarshalJSON(b)
+	if err == nil {
+		return nil
+	}
+	if name, ok := unknownField(err); ok {
+		return badField("from."+name, "unknown field %q", name)
+	}
+	return err
 }
 
 // message converts the JSON form to an outbox.Message. Its errors are
@@ -126,7 +148,7 @@ func (in *messageIn) message() (*outbox.Message, error) {
 }
 
 // addresses converts a list of JSON addresses.
-func addresses(in []addressIn) []outbox.Address {
+func addresses[F fieldName](in list[addressIn, F]) []outbox.Address {
 	if len(in) == 0 {
 		return nil
 	}
