@@ -22,6 +22,7 @@ type Engine struct {
 	wake    chan struct{} // Notify: mail was enqueued
 	slot    chan struct{} // a delivery finished
 	stop    chan struct{} // Stop: no more claims
+	workers *workers      // the goroutines deliveries run on
 	done    chan struct{} // the dispatcher and janitor have returned
 	abort   context.CancelFunc
 	abortCx context.Context // cancelled when Stop's deadline passes
@@ -155,6 +156,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	abortCx, abort := context.WithCancel(context.Background())
+	stop := make(chan struct{})
 	return &Engine{
 		cfg:      cfg,
 		store:    cfg.Store,
@@ -162,7 +164,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		log:      cfg.Logger,
 		wake:     make(chan struct{}, 1),
 		slot:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
+		stop:     stop,
+		workers:  newWorkers(stop),
 		done:     make(chan struct{}),
 		abort:    abort,
 		abortCx:  abortCx,
@@ -408,14 +411,14 @@ func (e *Engine) unhold(n int, recs []*Record, drained bool) []*Record {
 // (r.LeaseUntil) runs out.
 func (e *Engine) start(r *Record) {
 	deadline := time.Now().Add(r.LeaseUntil.Sub(e.cfg.Now()) - e.cfg.Lease/10)
-	go func() {
+	e.workers.run(func() {
 		defer e.work.Done()
 		o, ok := e.attemptSafely(r)
 		e.workerDone()
 		if ok {
 			e.commit(r, o, deadline)
 		}
-	}()
+	})
 }
 
 // startAll starts deliveries counted in active and in work.
