@@ -276,3 +276,28 @@ func TestLongLines(t *testing.T) {
 		t.Errorf("a 65 KiB line got %d %s, want 500 5.5.2", code, text)
 	}
 }
+
+// TestExactSize: a message of exactly the advertised SIZE is taken over
+// BDAT; over DATA go-smtp's reader refuses it (it stops at the limit
+// before it reads the end of the data), as the README says.
+func TestExactSize(t *testing.T) {
+	const max = 1000
+	env := start(t, Config{MaxMessageBytes: max})
+	head := "From: a@example.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\n"
+	msg := head + strings.Repeat("x", max-len(head)-2) + "\r\n"
+	r := env.raw(t)
+	r.must("EHLO client.test", 250)
+	r.must("MAIL FROM:<a@example.com>", 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	r.write(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg))
+	if code, text := r.reply(); code != 250 {
+		t.Errorf("BDAT of exactly SIZE: %d %s, want 250", code, text)
+	}
+	r.must(fmt.Sprintf("MAIL FROM:<a@example.com> SIZE=%d", max), 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	r.must("DATA", 354)
+	r.write(msg + ".\r\n")
+	if code, text := r.reply(); code != 552 {
+		t.Errorf("DATA of exactly SIZE: %d %s, want 552 (go-smtp's limit)", code, text)
+	}
+}
