@@ -7,6 +7,7 @@ import (
 
 	"github.com/outboxmail/outbox"
 	"github.com/outboxmail/outbox/backend/limit"
+	"github.com/outboxmail/outbox/backend/redirect"
 	"github.com/outboxmail/outbox/outboxtest"
 )
 
@@ -136,4 +137,36 @@ func TestFailoverKeepsWhatMayHaveBeenTaken(t *testing.T) {
 			t.Errorf("attempt log %+v, want one temporary answer marked uncertain", got)
 		}
 	}
+}
+
+// TestFailoverKeepsUncertainThroughWrappers: the "may have accepted"
+// mark survives the wrappers a failover's child may be behind: the
+// staging redirect (for its allowed and its redirected recipients) and
+// chaos's injected cut after DATA.
+func TestFailoverKeepsUncertainThroughWrappers(t *testing.T) {
+	t.Run("redirect", func(t *testing.T) {
+		first, second := outboxtest.NewSink(t), outboxtest.NewSink(t)
+		first.CutAfterData()
+		named := map[string]string{"primary": sinkURL(first.Addr()), "fallback": sinkURL(second.Addr())}
+		r := newRig(t, "failover(primary fallback)", named, func(name string, b outbox.Backend) (outbox.Backend, error) {
+			if name != "primary" && name != "fallback" {
+				return b, nil
+			}
+			return nilSafe(redirect.New(b, redirect.Config{To: []string{"qa@example.com"}, Allow: []string{"@example.org"}}))
+		})
+		id := r.send("real@example.org", "someone@elsewhere.test")
+		rec := r.wait(id, "an attempt", func(rec *outbox.Record) bool { return len(rec.AttemptLog) > 0 })
+		if rec.Status != outbox.StatusDeferred || second.Count() != 0 {
+			t.Errorf("%s, the fallback got %d; want deferred, 0", rec.Status, second.Count())
+		}
+	})
+	t.Run("chaos", func(t *testing.T) {
+		first, second := outboxtest.NewSink(t), outboxtest.NewSink(t)
+		r := newRig(t, fmt.Sprintf("failover(chaos(%s)?drop_after_data=1&seed=1 %s)", sinkURL(first.Addr()), sinkURL(second.Addr())), nil, nil)
+		id := r.send("r@example.org")
+		rec := r.wait(id, "an attempt", func(rec *outbox.Record) bool { return len(rec.AttemptLog) > 0 })
+		if first.Count() != 1 || second.Count() != 0 || rec.Status != outbox.StatusDeferred {
+			t.Errorf("%s; first child got %d, second %d: want deferred, 1 and 0", rec.Status, first.Count(), second.Count())
+		}
+	})
 }

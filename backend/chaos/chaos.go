@@ -134,8 +134,9 @@ var (
 )
 
 // ErrCutAfterData is returned after the wrapped backend took a message,
-// as though the connection broke before the reply to DATA.
-var ErrCutAfterData = errors.New("chaos: injected connection cut after DATA; the upstream may have accepted the message")
+// as though the connection broke before the reply to DATA: it wraps
+// outbox.ErrMayHaveAccepted, as the smtp backend's error does.
+var ErrCutAfterData = fmt.Errorf("chaos: injected connection cut after DATA (%w)", outbox.ErrMayHaveAccepted)
 
 // Send waits the latency, then fails or passes e to the wrapped backend
 // as the draws say.

@@ -148,6 +148,7 @@ func (b *Backend) send(ctx context.Context, e *outbox.Envelope, to []string, dat
 		r := outbox.RecipientResult{Addr: a}
 		if err != nil {
 			r.Class, r.Reply = outbox.ErrorClass(err)
+			r.Uncertain = errors.Is(err, outbox.ErrMayHaveAccepted)
 		} else {
 			r = res[i]
 		}
