@@ -148,7 +148,9 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.cdb.SetMaxOpenConns(1)
-	s.w, err = newWriter(ctx, conn, cfg.MaxGroup)
+	// The store gets its writer once the writer runs: Open's cleanup
+	// after a failure waits for a writer it has to stop.
+	w, err := newWriter(ctx, conn, cfg.MaxGroup)
 	if err != nil {
 		conn.Close()
 		return err
@@ -170,7 +172,8 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	if counted {
 		ckpt = newCheckpointer(s.cdb)
 	}
-	s.w.start(syn, ckpt)
+	w.start(syn, ckpt)
+	s.w = w
 
 	s.rdb, err = sql.Open("sqlite", dsn(path, url.Values{
 		"_pragma": {"busy_timeout(" + busy + ")", "query_only(1)"},

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -109,5 +110,62 @@ func TestGroupWritingNothingNeedsNoFsync(t *testing.T) {
 	}
 	if _, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(3, now)}); err == nil {
 		t.Fatal("an enqueue was answered without its fsync")
+	}
+}
+
+// TestClaimRefusedAfterFailedSyncDuringGroup: a claim the writer took
+// into its open transaction while an earlier commit was syncing, and that
+// fsync failed, is refused like every write after it: its deliveries'
+// outcomes could never be committed. (The failure is set by hand, with
+// an earlier commit made to look as if it were syncing.)
+func TestClaimRefusedAfterFailedSyncDuringGroup(t *testing.T) {
+	s := openTest(t)
+	ctx, now := context.Background(), time.Now()
+	if _, err := s.Enqueue(ctx, []*outbox.Record{newTestRecord(1, now), newTestRecord(2, now)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 1}); err != nil { // saves the lease ceiling
+		t.Fatal(err)
+	}
+	for s.w.sync.busy() {
+		time.Sleep(time.Millisecond)
+	}
+	s.w.sync.pending.Add(1) // an earlier commit syncing
+	base := s.w.ran.Load()
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, outbox.ClaimRequest{Now: now.Add(-time.Hour), Lease: time.Minute, Limit: 1})
+		first <- err
+	}()
+	for s.w.ran.Load() == base { // the first claim opened the transaction
+		time.Sleep(time.Millisecond)
+	}
+	ran := s.w.ran.Load()
+	s.w.sync.mu.Lock()
+	s.w.sync.err = errors.New("commit: sync: EIO")
+	s.w.sync.mu.Unlock()
+	type result struct {
+		recs []*outbox.Record
+		err  error
+	}
+	second := make(chan result, 1)
+	go func() {
+		recs, err := s.Claim(ctx, outbox.ClaimRequest{Now: now, Lease: time.Minute, Limit: 1})
+		second <- result{recs, err}
+	}()
+	// Either extend takes the second claim in, or it stops and a new
+	// group runs it: refused both ways.
+	deadline := time.Now().Add(time.Second)
+	for s.w.ran.Load() == ran && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	s.w.sync.pending.Add(-1)
+	select {
+	case s.w.sync.ready <- struct{}{}:
+	default:
+	}
+	<-first
+	if got := <-second; got.err == nil {
+		t.Errorf("a claim after the failed fsync was answered: %d records, no error", len(got.recs))
 	}
 }

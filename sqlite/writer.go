@@ -325,6 +325,12 @@ func (w *writer) runGroup(group []*request) {
 		w.sync.add(picked)
 		return
 	}
+	if err == nil {
+		// An fsync that failed while this group ran (extend took it in
+		// then) refuses it too, claims included: their deliveries'
+		// outcomes could never be committed.
+		err = w.sync.failed()
+	}
 	// Failed; or nothing written (claims, refused writes) and every
 	// commit before is on disk: nothing to wait for.
 	for _, r := range picked {
@@ -400,7 +406,7 @@ func (w *writer) runTx(reqs []*request) ([]*request, bool, error) {
 // requests that come meanwhile share its commit instead of each group
 // writing the same pages again.
 func (w *writer) extend(reqs []*request, run func(*request) error) ([]*request, error) {
-	for len(reqs) < w.maxGroup && w.sync.busy() {
+	for len(reqs) < w.maxGroup && w.sync.busy() && w.sync.failed() == nil {
 		select {
 		case r, ok := <-w.reqs:
 			if !ok {
