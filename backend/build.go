@@ -176,7 +176,7 @@ func (p *parser) backend() (outbox.Child, error) {
 func (p *parser) combinator(start int, kw string) (outbox.Child, error) {
 	build, ok := combinators(kw)
 	if !ok {
-		return outbox.Child{}, p.fail(start, `"%s(": unknown combinator (want %s)`, redact(kw), keywords())
+		return outbox.Child{}, p.fail(start, `"%s(": unknown combinator (want %s; a "(" or ")" in a password must be percent-encoded)`, conceal(kw), keywords())
 	}
 	open := p.pos
 	p.pos++
@@ -258,6 +258,17 @@ func redactExpr(src string, at int) (string, int) {
 		j := i
 		for j < len(src) && !isBlank(src[j]) && src[j] != '(' && src[j] != ')' {
 			j++
+		}
+		if tok := src[i:j]; strings.Contains(tok, "://") && redact(tok) == tok {
+			// An unencoded "(" or ")" in a password cuts its URL short:
+			// with an "@" before the next blank, the URL runs to it.
+			k := j
+			for k < len(src) && !isBlank(src[k]) {
+				k++
+			}
+			if strings.Contains(src[j:k], "@") {
+				j = k
+			}
 		}
 		tok := src[i:j]
 		red := redact(tok)

@@ -79,11 +79,11 @@ func ParseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, password included
 		}
-		shown := redact(raw)
+		shown := conceal(raw)
 		if shown != raw {
 			// The parser's own words may quote a piece of the password
 			// (an "invalid port" cut from it).
-			err = errors.New("malformed user, password or host (percent-encode characters such as / ? # @ : in them)")
+			err = errors.New("malformed user, password or host (percent-encode characters such as / ? # @ : ( ) in them)")
 		}
 		return nil, fmt.Errorf("backend URL %q does not parse: %w", shown, err)
 	}
@@ -101,6 +101,28 @@ func ParseURL(raw string) (*url.URL, error) {
 // display is u as errors and logs show it: without its password, also
 // when what looks like one is in the opaque part ("x:://u:pw@h").
 func display(u *url.URL) string { return redact(u.Redacted()) }
+
+// conceal is redact, except that a URL whose authority has a colon but
+// no "@" shows its scheme alone: it may be a URL cut short at an
+// unencoded "(" or ")" in its password ("smtp://user:pa" of
+// "smtp://user:pa(ss@host"), where the password cannot be told from a
+// port. For errors only: it hides a host and port too.
+func conceal(raw string) string {
+	if shown := redact(raw); shown != raw {
+		return shown
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.Contains(rest, ":") && !strings.Contains(rest, "@") {
+		return scheme + "://…"
+	}
+	return raw
+}
 
 // redact hides the password of a URL that may not parse: whatever
 // follows the first colon of the user information, up to the last "@"

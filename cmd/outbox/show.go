@@ -127,7 +127,8 @@ func printRecord(w io.Writer, r *outbox.Record) error {
 // detail is the last cell of a recipient line, after a tab: the leg that
 // answered, if any, the backend it went through ("via smtp://b:25"),
 // "failed over" when that backend did not take the recipient so that the
-// next one got it, and the reply; empty when there is none of them.
+// next one got it, "uncertain" when it may have taken the message though
+// it did not say so, and the reply; empty when there is none of them.
 func detail(r outbox.RecipientResult) string {
 	var parts []string
 	if r.Leg != "" {
@@ -138,6 +139,9 @@ func detail(r outbox.RecipientResult) string {
 	}
 	if r.FailedOver {
 		parts = append(parts, "failed over")
+	}
+	if r.Uncertain {
+		parts = append(parts, "uncertain")
 	}
 	if s := r.Reply.String(); s != "" {
 		parts = append(parts, s)

@@ -10,7 +10,8 @@ import (
 )
 
 // TestPrintRecordVia: the attempt log names the backend each leg's answer
-// came through, and marks the answers that failed over to the next one.
+// came through, and marks the answers that failed over to the next one
+// and those after which the upstream may have taken the message.
 func TestPrintRecordVia(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	rec := &outbox.Record{
@@ -24,6 +25,12 @@ func TestPrintRecordVia(t *testing.T) {
 				{Addr: "a@example.net", Leg: "0", Class: outbox.ClassAccepted, Via: "smtp://fallback.example:587",
 					Reply: outbox.Reply{Code: 250, Text: "ok"}},
 			},
+		}, {
+			At: at, Backend: "default", Duration: time.Second, Class: outbox.ClassTemporary,
+			Recipients: []outbox.RecipientResult{
+				{Addr: "b@example.net", Class: outbox.ClassTemporary, Via: "smtp://primary.example:587",
+					Uncertain: true, Reply: outbox.Reply{Text: "end of data: EOF"}},
+			},
 		}},
 	}
 	var out bytes.Buffer
@@ -33,6 +40,7 @@ func TestPrintRecordVia(t *testing.T) {
 	for _, want := range []string{
 		`a@example\.net\s+temporary\s+\[0\] via smtp://primary\.example:587 failed over 421`,
 		`a@example\.net\s+accepted\s+\[0\] via smtp://fallback\.example:587 250`,
+		`b@example\.net\s+temporary\s+via smtp://primary\.example:587 uncertain end of data: EOF`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
 			t.Errorf("output does not match %s:\n%s", want, out.String())
