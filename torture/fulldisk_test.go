@@ -102,11 +102,18 @@ func (s *suite) testFullDisk(t *testing.T) {
 		wg.Wait()
 	}
 
-	// Some mail while there is room.
+	// Some mail while there is room, over both.
+	if d.SMTP == "" {
+		t.Fatal("outbox serve ran without its SMTP listener: SMTP submissions would not be tested")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	load(ctx)
 	cancel()
 	before := l.len()
+	if count(&codes, "http 202") == 0 || count(&codes, "smtp 250") == 0 {
+		t.Fatalf("with room on the disk: %s; want 202s and 250s", summary(&codes))
+	}
+	smtpRefusedBefore, httpRefusedBefore := count(&codes, "smtp 451"), count(&codes, "http 503")
 
 	filler := filepath.Join(mnt, "filler")
 	filled := fill(t, filler)
@@ -120,6 +127,9 @@ func (s *suite) testFullDisk(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Errorf("no enqueue was refused with 503/451 while the disk was full\n%s", d.logTail())
+	}
+	if count(&codes, "smtp 451") == smtpRefusedBefore || count(&codes, "http 503") == httpRefusedBefore {
+		t.Errorf("while the disk was full: %s; want both 503 (HTTP) and 451 (SMTP)", summary(&codes))
 	}
 	codes.Range(func(k, v any) bool {
 		switch k.(string) {
@@ -195,9 +205,11 @@ func fullDiskSMTP(ctx context.Context, addr string, seq *atomic.Int64, l *ledger
 			key := fmt.Sprintf("s%d", seq.Add(1))
 			msgID := "<" + key + ".torture@example.com>"
 			_, err := submit(c, "app@example.com", []string{"user@example.net"}, rawMessage(key, msgID))
-			if err == nil {
+			if acknowledged(err) {
 				l.ack(key, msgID)
 				tally("smtp 250")
+			}
+			if err == nil {
 				continue
 			}
 			if code := smtpCode(err); code != 0 {

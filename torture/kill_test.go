@@ -75,7 +75,7 @@ func (s *suite) testKillUnderLoad(t *testing.T) {
 		t.Logf("round %d: SIGKILL after %d acknowledged messages this round (%d received by the sink so far)", round+1, acked.Load(), sink.Count())
 	}
 	if !smtpSeen {
-		t.Log("this build of outbox serve has no SMTP listener: only HTTP submissions were tested")
+		t.Fatal("outbox serve ran without its SMTP listener: SMTP submissions were not tested")
 	}
 
 	d := s.startDaemon(t, opts)
@@ -84,6 +84,9 @@ func (s *suite) testKillUnderLoad(t *testing.T) {
 		l.len(), l.count("h"), l.count("s"), kills, a.duplicates, a.unacked)
 	if least := 3 * perRound; l.len() < least {
 		t.Errorf("only %d acknowledged messages, want at least %d", l.len(), least)
+	}
+	if l.count("h") == 0 || l.count("s") == 0 {
+		t.Errorf("%d acknowledged over HTTP and %d over SMTP: want both", l.count("h"), l.count("s"))
 	}
 	d.Stop()
 }
@@ -116,11 +119,14 @@ func smtpLoad(ctx context.Context, addr string, seq *atomic.Int64, l *ledger, ac
 		for ctx.Err() == nil {
 			key := fmt.Sprintf("s%d", seq.Add(1))
 			msgID := "<" + key + ".torture@example.com>"
-			if _, err := submit(c, "app@example.com", []string{"user@example.net"}, rawMessage(key, msgID)); err != nil {
+			_, err := submit(c, "app@example.com", []string{"user@example.net"}, rawMessage(key, msgID))
+			if acknowledged(err) {
+				l.ack(key, msgID)
+				acked.Add(1)
+			}
+			if err != nil {
 				break
 			}
-			l.ack(key, msgID)
-			acked.Add(1)
 		}
 		c.Close()
 	}

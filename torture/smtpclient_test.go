@@ -34,9 +34,17 @@ func dialSMTP(addr string) (*smtp.Client, error) {
 	return c, nil
 }
 
+// errBadQueueID wraps the error of a 250 reply to the data whose queue id
+// does not read: the message was acknowledged all the same.
+var errBadQueueID = errors.New("250 without a readable queue id")
+
+// acknowledged reports whether submit's error still means a 250 came:
+// the message must be delivered.
+func acknowledged(err error) bool { return err == nil || errors.Is(err, errBadQueueID) }
+
 // submit runs one transaction and returns the queue id from the 250
 // reply to the data ("queued as <id>"), or the error (an *smtp.SMTPError
-// for a refusal).
+// for a refusal; errBadQueueID after a 250 whose id does not read).
 func submit(c *smtp.Client, from string, to []string, msg []byte) (int64, error) {
 	if err := c.Mail(from, nil); err != nil {
 		return 0, err
@@ -57,17 +65,14 @@ func submit(c *smtp.Client, from string, to []string, msg []byte) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	_, id, ok := strings.Cut(resp.StatusText, "queued as ")
-	if !ok {
-		return 0, fmt.Errorf("250 without a queue id: %q", resp.StatusText)
-	}
+	_, id, _ := strings.Cut(resp.StatusText, "queued as ")
 	f := strings.Fields(id)
 	if len(f) == 0 {
-		return 0, fmt.Errorf("250 with an empty queue id: %q", resp.StatusText)
+		return 0, fmt.Errorf("%w: %q", errBadQueueID, resp.StatusText)
 	}
 	n, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("250 with a bad queue id: %q", resp.StatusText)
+		return 0, fmt.Errorf("%w: %q", errBadQueueID, resp.StatusText)
 	}
 	return n, nil
 }

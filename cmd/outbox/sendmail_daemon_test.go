@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,7 +155,8 @@ func TestServeWaitsForABriefLock(t *testing.T) {
 // TestSendmailInterrupted: Ctrl-C (SIGINT) while sendmail waits for its
 // message on standard input ends it at once, queueing nothing.
 func TestSendmailInterrupted(t *testing.T) {
-	cmd := exec.Command(outboxBinary(t), "sendmail", "--data-dir", t.TempDir(), "root")
+	dir := t.TempDir()
+	cmd := exec.Command(outboxBinary(t), "sendmail", "--data-dir", dir, "--server", deadURL(t), "root")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +165,11 @@ func TestSendmailInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // reading standard input by now
+	// Half a message, then Ctrl-C while sendmail waits for the rest.
+	if _, err := io.WriteString(stdin, "Subject: half\n\nthe first half\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
 	ended := make(chan error, 1)
 	go func() { ended <- cmd.Wait() }()
@@ -175,5 +181,13 @@ func TestSendmailInterrupted(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("sendmail still running 5 s after SIGINT")
+	}
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if stats, err := st.Stats(context.Background()); err != nil || stats.Total() != 0 {
+		t.Errorf("after Ctrl-C: %d messages queued (%v), want none", stats.Total(), err)
 	}
 }
