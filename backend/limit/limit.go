@@ -26,6 +26,11 @@ const (
 	early = 10 * time.Millisecond
 	// minFactor bounds how far throttling slows a backend down.
 	minFactor = 1.0 / 64
+	// minAdaptiveRate bounds, in messages per second, how far throttling
+	// slows a backend that has no rate of its own: measured on a quiet
+	// backend, half its recent rate would be one message every few
+	// seconds, for minutes.
+	minAdaptiveRate = 1.0
 )
 
 // Config configures the limits of one backend. The zero value limits
@@ -279,10 +284,16 @@ func (l *Backend) recoverLocked(now time.Time) {
 	l.applyLocked(now)
 }
 
-// applyLocked sets every limiter to its base rate times the factor.
+// applyLocked sets every limiter to its base rate times the factor, and
+// the one throttling gave a backend without a rate to at least
+// minAdaptiveRate.
 func (l *Backend) applyLocked(now time.Time) {
 	for i, lim := range l.limiters {
-		lim.SetLimitAt(now, rate.Limit(l.base[i]*l.factor))
+		r := l.base[i] * l.factor
+		if i >= len(l.cfg.Rates) {
+			r = max(r, minAdaptiveRate)
+		}
+		lim.SetLimitAt(now, rate.Limit(r))
 	}
 }
 

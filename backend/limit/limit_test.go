@@ -260,3 +260,32 @@ func TestSaturated(t *testing.T) {
 		t.Error("not saturated once the only turn was taken")
 	}
 }
+
+// TestQuietBackendThrottledKeepsOnePerSecond: a quiet backend with no
+// rate of its own, throttled twice, still takes a message a second
+// (its measured rate halved twice would be one every few seconds).
+func TestQuietBackendThrottledKeepsOnePerSecond(t *testing.T) {
+	c := newClock()
+	b := outbox.BackendFunc(func(ctx context.Context, e *outbox.Envelope) ([]outbox.RecipientResult, error) {
+		return nil, &outbox.SendError{Reply: outbox.Reply{Code: 421, Text: "slow down"}}
+	})
+	l, err := limit.New(b, limit.Config{Recovery: time.Hour, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // two throttled sends, a second apart: a recent rate of 0.2/s
+		c.Advance(time.Second)
+		l.Send(context.Background(), backendtest.Envelope(i+1, "a@example.org"))
+	}
+	for i := range 5 {
+		c.Advance(time.Second)
+		done, wait, ok := l.Reserve(backendtest.Envelope(10+i, "a@example.org"))
+		if !ok {
+			t.Fatalf("second %d: refused, next turn in %s; want one message a second", i+1, wait)
+		}
+		done()
+	}
+	if _, _, ok := l.Reserve(backendtest.Envelope(20, "a@example.org")); ok {
+		t.Error("a second message within the same second was let through: the backend is not slowed down")
+	}
+}
