@@ -228,6 +228,10 @@ func TestBatch(t *testing.T) {
 	wantError(t, f.post("/v1/messages/batch", `{"messages": [{},{},{},{}]}`), http.StatusRequestEntityTooLarge, "too_large", "messages")
 	wantError(t, f.post("/v1/messages/batch", `{"msgs": []}`), http.StatusBadRequest, "invalid_field", "msgs")
 
+	// A key for the whole batch is refused: it would be ignored.
+	wantError(t, f.post("/v1/messages/batch", `{"messages": [`+message("x")+`]}`, "Idempotency-Key", "b-1"),
+		http.StatusBadRequest, "invalid_field", "Idempotency-Key")
+
 	// Idempotency keys work per item.
 	item := strings.Replace(message("keyed"), `{`, `{"idempotency_key":"k-1",`, 1)
 	var a, b httpapi.BatchResponse

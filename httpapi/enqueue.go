@@ -137,6 +137,12 @@ func (s *server) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unsupported(mt, "application/json"))
 		return
 	}
+	if r.Header.Get("Idempotency-Key") != "" {
+		// One key cannot stand for many messages: ignored, it would let a
+		// retried batch enqueue everything twice.
+		s.writeError(w, r, badField("Idempotency-Key", "a batch takes no Idempotency-Key header: give each item its own idempotency_key"))
+		return
+	}
 	body, err := s.body(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
