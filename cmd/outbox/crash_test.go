@@ -69,8 +69,12 @@ func TestCrashSafety(t *testing.T) {
 				}
 			}()
 		}
-		for roundAcked.Load() < perRound {
-			time.Sleep(time.Millisecond)
+		for wait := time.Now().Add(time.Minute); roundAcked.Load() < perRound; time.Sleep(time.Millisecond) {
+			if time.Now().After(wait) || !d.Alive() {
+				cancel()
+				wg.Wait()
+				t.Fatalf("round %d: only %d messages acknowledged (daemon alive: %v)\n%s", round+1, roundAcked.Load(), d.Alive(), d.Stderr())
+			}
 		}
 		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		d.Kill()
