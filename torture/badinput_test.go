@@ -3,6 +3,7 @@ package torture
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -241,6 +242,9 @@ func runBadSession(addr string, cmds []string) error {
 	}
 	for i, cmd := range cmds {
 		code, err := send(cmd)
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return fmt.Errorf("%.40q: no answer within 10 s", cmd)
+		}
 		if err != nil {
 			return nil // the server closed the connection: refused
 		}
