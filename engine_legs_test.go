@@ -46,22 +46,29 @@ func legState(rec *outbox.Record, leg string) outbox.RecipientStatus {
 	return ""
 }
 
+// startLegsEngine runs an engine delivering through be on a SQLite store,
+// on clk, with the retry policy, and returns it with its client.
+func startLegsEngine(t *testing.T, be outbox.Backend, clk *clock, retry outbox.RetryPolicy) (*outbox.Engine, *outbox.Client) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return startEngine(t, outbox.EngineConfig{
+		Store: st, Backends: func(string) (outbox.Backend, error) { return be, nil }, Retry: retry,
+		Now: clk.Now, Jitter: func() float64 { return 0.5 }, Poll: time.Hour, Retention: -1,
+	}, outbox.ClientConfig{Now: clk.Now}, false)
+}
+
 // TestEnginePendingLegExpires: a sent message whose second leg keeps
 // failing is retried for that leg alone, with backoff, and the lifetime
 // expires the leg while the message stays sent.
 func TestEnginePendingLegExpires(t *testing.T) {
 	be := &twoLegs{leg1: outbox.Reply{Code: 451, Text: "try later"}}
 	clk := newClock()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, client := startEngine(t, outbox.EngineConfig{
-		Store: st, Backends: func(string) (outbox.Backend, error) { return be, nil },
-		Retry: outbox.RetryPolicy{MinDelay: time.Hour, MaxDelay: time.Hour, MaxLifetime: 150 * time.Minute},
-		Now:   clk.Now, Jitter: func() float64 { return 0.5 }, Poll: time.Hour, Retention: -1,
-	}, outbox.ClientConfig{Now: clk.Now}, false)
+	eng, client := startLegsEngine(t, be, clk,
+		outbox.RetryPolicy{MinDelay: time.Hour, MaxDelay: time.Hour, MaxLifetime: 150 * time.Minute})
 	rc, err := client.Enqueue(context.Background(), msg("a@example.com"))
 	if err != nil {
 		t.Fatal(err)
@@ -152,16 +159,7 @@ func TestEngineMaxAttemptsSparesThrottled(t *testing.T) {
 	be := &primaryAndSecondary{primary: outbox.Reply{Code: 421, Enhanced: "4.7.0", Text: "slow down"},
 		other: outbox.Reply{Code: 451, Text: "down"}}
 	clk := newClock()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, client := startEngine(t, outbox.EngineConfig{
-		Store: st, Backends: func(string) (outbox.Backend, error) { return be, nil },
-		Retry: outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Minute, MaxAttempts: 2},
-		Now:   clk.Now, Jitter: func() float64 { return 0.5 }, Poll: time.Hour, Retention: -1,
-	}, outbox.ClientConfig{Now: clk.Now}, false)
+	eng, client := startLegsEngine(t, be, clk, outbox.RetryPolicy{MinDelay: time.Minute, MaxDelay: time.Minute, MaxAttempts: 2})
 	rc, err := client.Enqueue(context.Background(), msg("a@example.com"))
 	if err != nil {
 		t.Fatal(err)

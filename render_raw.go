@@ -99,8 +99,19 @@ func traceLength(raw []byte) int {
 
 // hasFieldName reports whether line starts the field name.
 func hasFieldName(line []byte, name string) bool {
-	head, _, ok := bytes.Cut(line, []byte(":"))
-	return ok && strings.EqualFold(string(bytes.TrimRight(head, " \t")), name)
+	got, _, ok := splitField(line)
+	return ok && strings.EqualFold(got, name)
+}
+
+// splitField splits a header line at its colon: the field name (blanks
+// before the colon trimmed) and the rest; ok is false for a line that is
+// no field.
+func splitField(line []byte) (name string, value []byte, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return "", nil, false
+	}
+	return string(bytes.TrimRight(line[:colon], " \t")), line[colon+1:], true
 }
 
 // rawHeader holds what renderRaw needs from a raw message's header.
@@ -137,12 +148,11 @@ func scanRawHeader(raw []byte) rawHeader {
 			continue
 		}
 		cur = nil
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		name, rawValue, ok := splitField(line)
+		if !ok {
 			continue
 		}
-		name := string(bytes.TrimRight(line[:colon], " \t"))
-		value := strings.Trim(string(line[colon+1:]), " \t")
+		value := strings.Trim(string(rawValue), " \t")
 		switch {
 		case strings.EqualFold(name, "Message-ID"):
 			if !h.hasMessageID {

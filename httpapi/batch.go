@@ -114,7 +114,7 @@ func fatalJSON(err error) bool {
 	var (
 		syntaxErr *json.SyntaxError
 		sizeErr   *http.MaxBytesError
-		readErr   *Error // from utf8Reader; an item's own field errors are not
+		readErr   *Error // malformed_json from utf8Reader; not an item's field error
 	)
 	return errors.As(err, &syntaxErr) || errors.As(err, &sizeErr) ||
 		errors.As(err, &readErr) && readErr.Code == CodeMalformedJSON ||

@@ -51,13 +51,7 @@ func (l *list[T, F]) UnmarshalJSON(b []byte) error {
 	}
 	out := make(list[T, F], len(raw))
 	for i, r := range raw {
-		var err error
-		if u, ok := any(&out[i]).(json.Unmarshaler); ok {
-			err = u.UnmarshalJSON(r)
-		} else {
-			err = json.Unmarshal(r, &out[i])
-		}
-		if err != nil {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
 			var f F
 			return elementError(f.name()+"["+strconv.Itoa(i)+"]", err)
 		}

@@ -17,9 +17,10 @@ import (
 // on to the next child in the same attempt, and is logged as a leg answer
 // marked FailedOver, as are the child's own legs' answers that are not
 // final. A temporary answer marked Uncertain (the child may have taken
-// the message) is not passed on: the recipient stays pending. A child whose every answer was temporary starts its cool-down;
-// one that settled a recipient ends it. The leg of the child
-// that settled a recipient is recorded, as are that child's own legs.
+// the message) is not passed on: the recipient stays pending. A child
+// whose every answer was temporary starts its cool-down; one that
+// settled a recipient ends it. The leg of the child that settled a
+// recipient is recorded, as are that child's own legs.
 //
 // A recipient settled by an earlier attempt is not sent again, except to
 // the combined child that settled it, for its pending legs.
