@@ -235,7 +235,7 @@ func TestCLIErrors(t *testing.T) {
 	}
 	cli(t, vars, "", "help", "send").want(t, exitOK, "usage: outbox send", "-attach", "-idempotency-key", "OUTBOX")
 	cli(t, vars, "", "help", "serve").want(t, exitOK, "OUTBOX_RETRY_MAX_LIFETIME", "retry.max_lifetime", "-data-dir",
-		"GOGC", "SIGTERM")
+		"GOGC", "GOMAXPROCS", "SIGTERM")
 	cli(t, vars, "", "help", "help").want(t, exitOK, "usage: outbox COMMAND")
 	cli(t, vars, "", "help", "passwd").want(t, exitOK, `printf '%s\n' "$PASSWORD" | outbox passwd`)
 	cli(t, vars, "", "help", "sendmail").want(t, exitOK, "-M, -O,", "-U, -G, -c, -s, -x")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +113,8 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("outbox started", "data_dir", cfg.DataDir, "profile", orDefault(cfg.Profile, "none"),
 		"backend", redactBackend(cfg.named()[backend.DefaultName]), "backends", strings.Join(set.Names(), ","),
-		"routes", len(cfg.Routes), "workers", cfg.Workers, "hostname", hostname)
+		"routes", len(cfg.Routes), "workers", cfg.Workers, "hostname", hostname,
+		"gomaxprocs", runtime.GOMAXPROCS(0))
 
 	var runErr error
 	select {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +117,32 @@ func TestServeCPUProfile(t *testing.T) {
 	info, err := os.Stat(prof)
 	if err != nil || info.Size() == 0 {
 		t.Fatalf("profile %v, %v: want a non-empty file", info, err)
+	}
+}
+
+// TestServeGOMAXPROCS: serve runs twice the runtime's default number of
+// schedulers, or what GOMAXPROCS says; the start-up log shows it.
+func TestServeGOMAXPROCS(t *testing.T) {
+	started := func(env ...string) string {
+		d := startServe(t, []string{"--data-dir", t.TempDir(), "--backend", "null:"}, env...)
+		d.Stop()
+		for line := range strings.Lines(d.Stderr()) {
+			if strings.Contains(line, "outbox started") {
+				return line
+			}
+		}
+		t.Fatalf("no start-up line in the log:\n%s", d.Stderr())
+		return ""
+	}
+	// The daemon runs with a minimal environment: without GOMAXPROCS, its
+	// runtime's default is this process's unless GOMAXPROCS set ours.
+	if os.Getenv("GOMAXPROCS") == "" {
+		want := fmt.Sprintf("gomaxprocs=%d", 2*runtime.GOMAXPROCS(0))
+		if line := started(); !strings.Contains(line, want) {
+			t.Errorf("without GOMAXPROCS: want %s in %q", want, line)
+		}
+	}
+	if line := started("GOMAXPROCS=3"); !strings.Contains(line, "gomaxprocs=3") {
+		t.Errorf("with GOMAXPROCS=3: want gomaxprocs=3 in %q", line)
 	}
 }

@@ -17,6 +17,7 @@ func serveCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string)
 			return err
 		}
 		tuneGC(e.getenv)
+		tuneProcs(e.getenv)
 		ctx, stop := signal.NotifyContext(ctx, stopSignals...) // a graceful stop
 		defer stop()
 		if *cpuprofile != "" {
