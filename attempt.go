@@ -36,7 +36,9 @@ func (e *Engine) attempt(r *Record) *Outcome {
 	to := p.work
 	if berr == nil && !hasLegs(b) {
 		to = p.overall
-		p.dropLegs(o, fmt.Sprintf("backend %s has no legs any more (its configuration changed)", name))
+		if len(p.legs) > 0 { // the reason is formatted only when needed
+			p.dropLegs(o, fmt.Sprintf("backend %s has no legs any more (its configuration changed)", name))
+		}
 		if len(to) == 0 {
 			o.Status = p.status(r, o)
 			return o
@@ -112,7 +114,7 @@ func (e *Engine) attempt(r *Record) *Outcome {
 	}
 	stillLegs := 0
 	for _, rr := range rs.legs {
-		if row, ok := p.rows[rkey{rr.Leg, rr.Addr}]; ok && row.Status != RecipientPending {
+		if st, ok := p.rows[rkey{rr.Leg, rr.Addr}]; ok && st != RecipientPending {
 			continue // settled before
 		}
 		att.Recipients = append(att.Recipients, rr)

@@ -8,7 +8,8 @@ type rkey struct{ leg, addr string }
 // plan is the work of one attempt, read from a claimed message's
 // recipient rows.
 type plan struct {
-	rows map[rkey]Recipient
+	// rows holds each stored row's state.
+	rows map[rkey]RecipientStatus
 	// overall are the recipients whose overall state is pending, in order.
 	overall []string
 	// legs are the pending leg rows, in order.
@@ -25,10 +26,10 @@ type plan struct {
 
 // newPlan reads the recipient rows of r.
 func newPlan(r *Record) *plan {
-	p := &plan{rows: make(map[rkey]Recipient, len(r.Recipients)), legsOnly: !r.Status.Pending()}
+	p := &plan{rows: make(map[rkey]RecipientStatus, len(r.Recipients)), legsOnly: !r.Status.Pending()}
 	legPending := make(map[string]bool)
 	for _, rc := range r.Recipients {
-		p.rows[rkey{rc.Leg, rc.Addr}] = rc
+		p.rows[rkey{rc.Leg, rc.Addr}] = rc.Status
 		switch {
 		case rc.Status != RecipientPending:
 			if p.settled == nil {
@@ -52,8 +53,8 @@ func newPlan(r *Record) *plan {
 
 // isPending reports whether the stored row (leg, addr) is pending.
 func (p *plan) isPending(leg, addr string) bool {
-	rc, ok := p.rows[rkey{leg, addr}]
-	return ok && rc.Status == RecipientPending
+	st, ok := p.rows[rkey{leg, addr}]
+	return ok && st == RecipientPending
 }
 
 // merged returns the rows as o leaves them, in stored order, new rows

@@ -203,15 +203,11 @@ func (c *conn) useBDAT(data []byte) bool {
 		!bytes.HasSuffix(data, []byte("\r\n")) {
 		return false
 	}
-	for i, ch := range data {
-		switch {
-		case ch == '\n' && (i == 0 || data[i-1] != '\r'):
-			return false
-		case ch == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
-			return false
-		}
-	}
-	return true
+	// Every CR and every LF belongs to a CRLF exactly when there are as
+	// many of each as CRLFs (counting runs vectorized, unlike a loop over
+	// the bytes, which took a per cent of the daemon's CPU).
+	n := bytes.Count(data, []byte("\r\n"))
+	return bytes.Count(data, []byte{'\r'}) == n && bytes.Count(data, []byte{'\n'}) == n
 }
 
 // closedByPeer tells whether err is the server closing the connection
