@@ -98,21 +98,29 @@ func (s *syncer) loop() {
 		batch = drain(s.groups, append(batch[:0], g), math.MaxInt)
 		err := s.sync()
 		// No longer pending once synced: a caller answered finds the
-		// syncer idle unless more came.
+		// syncer idle unless more came. The writer hears it first: the
+		// commit of the group it holds open is the next one's wait.
 		s.pending.Add(-int64(len(batch)))
-		for _, g := range batch {
-			for _, r := range g {
-				if err != nil && r.err == nil {
-					r.err = err
-				}
-				close(r.done)
-			}
-		}
-		clear(batch)
 		select {
 		case s.ready <- struct{}{}:
 		default:
 		}
+		// Callers in a hurry first: each answer readies a goroutine,
+		// and those readied first run first.
+		for _, lazy := range []bool{false, true} {
+			for _, g := range batch {
+				for _, r := range g {
+					if r.lazy != lazy {
+						continue
+					}
+					if err != nil && r.err == nil {
+						r.err = err
+					}
+					close(r.done)
+				}
+			}
+		}
+		clear(batch)
 	}
 }
 
