@@ -1,6 +1,9 @@
 package outbox
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // workerIdle is how long a delivery goroutine waits for its next delivery
 // before it ends.
@@ -29,11 +32,16 @@ func (w *workers) run(f func()) {
 }
 
 // loop runs f, then the jobs given to it, until it has been idle for
-// workerIdle or stop is closed.
+// workerIdle or stop is closed. It yields before each job: a goroutine
+// handed a job runs next on its sender's scheduler, ahead of those
+// already waiting there, which are mostly API handlers whose commit is on
+// disk and whose caller waits for the answer; a delivery can wait for
+// them.
 func (w *workers) loop(f func()) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
+		runtime.Gosched() // to the back of the line (see above)
 		f()
 		idle.Reset(workerIdle)
 		select {
