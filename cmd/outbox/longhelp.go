@@ -14,7 +14,7 @@ func longHelp(name string) string {
 		b.WriteString(`The configuration is read in layers, each overriding the one before:
 the defaults, the TOML file (--config or OUTBOX_CONFIG), these environment
 variables, then the flags below. No other variable is read, but for Go's
-own (GOGC: serve's default is 200; GOMAXPROCS: twice the CPUs; see the
+own (GOGC: serve's default is 400; GOMAXPROCS: twice the CPUs; see the
 README).
 
 `)
