@@ -9,7 +9,7 @@ import "runtime/debug"
 // the CPU under load, and at 200 it still cost HTTP single 4–27 % of its
 // rate (three alternated pairs). The live heap stays small (the messages
 // are in the store, not in memory): the cost is memory, a peak RSS of
-// 144 MiB with a million messages queued against about 105 at 200.
+// 144–164 MiB with a million messages queued against about 105 at 200.
 const serveGCPercent = 400
 
 // tuneGC sets serveGCPercent unless the GOGC environment variable is set
