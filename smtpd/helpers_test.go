@@ -340,6 +340,16 @@ func (r *rawConn) must(line string, code int) string {
 	return msg
 }
 
+// startData greets and opens a transaction from a@example.com to
+// b@example.net up to DATA's 354.
+func (r *rawConn) startData() {
+	r.t.Helper()
+	r.must("EHLO client.test", 250)
+	r.must("MAIL FROM:<a@example.com>", 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	r.must("DATA", 354)
+}
+
 // write sends bytes as they are.
 func (r *rawConn) write(s string) {
 	r.t.Helper()

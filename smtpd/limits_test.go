@@ -160,10 +160,7 @@ func TestCommandTimeout(t *testing.T) {
 func TestDataTimeout(t *testing.T) {
 	env := start(t, Config{DataTimeout: 200 * time.Millisecond})
 	r := env.raw(t)
-	r.must("EHLO client.test", 250)
-	r.must("MAIL FROM:<a@example.com>", 250)
-	r.must("RCPT TO:<b@example.net>", 250)
-	r.must("DATA", 354)
+	r.startData()
 	r.write("From: a@example.com\r\n\r\nhalf a mess")
 	// Stall: the server gives up, and closes rather than reading the rest
 	// of the message as commands.
@@ -180,10 +177,7 @@ func TestDataTimeout(t *testing.T) {
 func TestDataTimeoutIsIdleTime(t *testing.T) {
 	env := start(t, Config{DataTimeout: 300 * time.Millisecond})
 	r := env.raw(t)
-	r.must("EHLO client.test", 250)
-	r.must("MAIL FROM:<a@example.com>", 250)
-	r.must("RCPT TO:<b@example.net>", 250)
-	r.must("DATA", 354)
+	r.startData()
 	r.write("From: a@example.com\r\nTo: b@example.net\r\nSubject: slow\r\n\r\n")
 	line := strings.Repeat("y", 98) + "\r\n"
 	for i := range 10 { // a line every 100 ms: a second in all
@@ -267,10 +261,7 @@ func TestLongLines(t *testing.T) {
 		}
 	}
 	r := env.raw(t)
-	r.must("EHLO client.test", 250)
-	r.must("MAIL FROM:<a@example.com>", 250)
-	r.must("RCPT TO:<b@example.net>", 250)
-	r.must("DATA", 354)
+	r.startData()
 	r.write(head + strings.Repeat("x", 65<<10) + "\r\n.\r\n")
 	if code, text := r.reply(); code != 500 || !strings.Contains(text, "5.5.2") {
 		t.Errorf("a 65 KiB line got %d %s, want 500 5.5.2", code, text)

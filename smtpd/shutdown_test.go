@@ -16,10 +16,7 @@ import (
 func TestShutdownFinishesTransactions(t *testing.T) {
 	env := start(t, Config{})
 	busy := env.raw(t)
-	busy.must("EHLO client.test", 250)
-	busy.must("MAIL FROM:<a@example.com>", 250)
-	busy.must("RCPT TO:<b@example.net>", 250)
-	busy.must("DATA", 354)
+	busy.startData()
 	busy.write("From: a@example.com\r\n\r\nfirst half\r\n")
 
 	idle := env.raw(t)
