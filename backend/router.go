@@ -30,10 +30,23 @@ type Router struct {
 }
 
 // NewRouter checks rules: each needs a condition and a backend that known
-// reports (e.g. Set.Has). Errors name the rule by its position, from 1.
+// reports (e.g. Set.Has), and its domains are domains, written with or
+// without a leading "@" ("@example.com", as allow lists take them).
+// Errors name the rule by its position, from 1.
 func NewRouter(rules []Rule, known func(name string) bool) (*Router, error) {
+	rules = slices.Clone(rules)
 	var errs []error
-	for i, r := range rules {
+	for i := range rules {
+		r := &rules[i]
+		var err error
+		if r.SenderDomain, err = routeDomain("sender_domain", r.SenderDomain); err != nil {
+			errs = append(errs, fmt.Errorf("route %d: %w", i+1, err))
+			continue
+		}
+		if r.RecipientDomain, err = routeDomain("recipient_domain", r.RecipientDomain); err != nil {
+			errs = append(errs, fmt.Errorf("route %d: %w", i+1, err))
+			continue
+		}
 		switch {
 		case r.SenderDomain == "" && r.RecipientDomain == "" && r.Tag == "":
 			errs = append(errs, fmt.Errorf("route %d: no condition (sender_domain, recipient_domain or tag)", i+1))
@@ -46,7 +59,17 @@ func NewRouter(rules []Rule, known func(name string) bool) (*Router, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Router{rules: slices.Clone(rules)}, nil
+	return &Router{rules: rules}, nil
+}
+
+// routeDomain returns a rule's domain without its leading "@", or an
+// error when it is an address or holds another "@".
+func routeDomain(key, d string) (string, error) {
+	bare := strings.TrimPrefix(d, "@")
+	if strings.Contains(bare, "@") || d != "" && bare == "" {
+		return "", fmt.Errorf("%s %q: want a domain, such as example.com", key, d)
+	}
+	return bare, nil
 }
 
 // Route returns the backend for m: m.Backend when set, else the first

@@ -49,3 +49,35 @@ func TestRouter(t *testing.T) {
 		}
 	}
 }
+
+// A rule's domain may be written as allow lists take it, "@example.com";
+// an address where a domain belongs is refused rather than never matching.
+func TestRouterDomainForms(t *testing.T) {
+	known := func(n string) bool { return n == "bulk" }
+	rt, err := backend.NewRouter([]backend.Rule{
+		{SenderDomain: "@news.example.com", Backend: "bulk"},
+		{RecipientDomain: "@example.org", Tag: "t", Backend: "bulk"},
+	}, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := outbox.Message{From: outbox.Address{Addr: "x@news.example.com"}}
+	if got := rt.Route(&m); got != "bulk" {
+		t.Errorf("sender_domain @news.example.com: Route = %q, want bulk", got)
+	}
+	m = outbox.Message{To: []outbox.Address{{Addr: "a@example.org"}}, Tags: []string{"t"}}
+	if got := rt.Route(&m); got != "bulk" {
+		t.Errorf("recipient_domain @example.org: Route = %q, want bulk", got)
+	}
+	_, err = backend.NewRouter([]backend.Rule{
+		{SenderDomain: "news@example.com", Backend: "bulk"},
+		{RecipientDomain: "@", Backend: "bulk"},
+		{RecipientDomain: "@@example.org", Backend: "bulk"},
+	}, known)
+	for _, w := range []string{`route 1: sender_domain "news@example.com": want a domain`,
+		`route 2: recipient_domain "@": want a domain`, `route 3: recipient_domain "@@example.org": want a domain`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not say %q", err, w)
+		}
+	}
+}

@@ -8,6 +8,12 @@ import (
 // controlPrefix starts the name of every control field.
 const controlPrefix = "x-outbox-"
 
+// originalRecipients is the one X-Outbox-* field that is not a control
+// field: the staging redirect (backend/redirect's DefaultHeader) writes
+// it into the copies it sends, and an Outbox relaying such a copy keeps
+// it as it is, as any other field.
+const originalRecipients = "x-outbox-original-recipients"
+
 // States of stripHeader for the field at hand; a value ≥ 0 is the index
 // of the control field being collected.
 const (
@@ -24,7 +30,7 @@ type headerField struct {
 
 // stripHeader appends msg to dst without the fields that must not be
 // stored: Bcc and Resent-Bcc (dropped) and the X-Outbox-* control fields
-// (dropped and returned in order). A removed field goes with its folded
+// (dropped and returned in order; X-Outbox-Original-Recipients is kept). A removed field goes with its folded
 // continuation lines; every other byte of msg is kept as it is.
 //
 // The header ends at the first empty line, or at the first line that is
@@ -72,7 +78,7 @@ func stripHeader(dst, msg []byte) ([]byte, []headerField) {
 		switch lower := strings.ToLower(name); {
 		case lower == "bcc" || lower == "resent-bcc":
 			removing = dropping
-		case strings.HasPrefix(lower, controlPrefix):
+		case strings.HasPrefix(lower, controlPrefix) && lower != originalRecipients:
 			fields = append(fields, headerField{Name: name, Value: string(value)})
 			removing = len(fields) - 1
 		}

@@ -73,6 +73,11 @@ func TestStripHeader(t *testing.T) {
 		in:   "Subject: a\rBcc: x\r\nFrom: b\r\n\r\n",
 		want: "Subject: a\rBcc: x\r\nFrom: b\r\n\r\n",
 	}, {
+		name:   "the redirect's list of original recipients is kept",
+		in:     "X-Outbox-Original-Recipients: a@example.org,\r\n b@example.org\r\nx-outbox-tags: t\r\n\r\n",
+		want:   "X-Outbox-Original-Recipients: a@example.org,\r\n b@example.org\r\n\r\n",
+		fields: []headerField{{"x-outbox-tags", "t"}},
+	}, {
 		name: "prefix without the dash is an ordinary field",
 		in:   "X-Outboxed: yes\r\nX-Outbox: no\r\n\r\n",
 		want: "X-Outboxed: yes\r\nX-Outbox: no\r\n\r\n",

@@ -217,6 +217,27 @@ func TestControlHeadersAppliedAndRemoved(t *testing.T) {
 	}
 }
 
+// TestRedirectedCopyRelayed: a staging Outbox relaying to another one
+// sends copies carrying X-Outbox-Original-Recipients (backend/redirect):
+// that field is no control field, so it is taken and kept as it is.
+func TestRedirectedCopyRelayed(t *testing.T) {
+	env := start(t, Config{})
+	c := env.dial(t)
+	msg := "From: app@example.com\r\n" +
+		"To: customer@example.org\r\n" +
+		"X-Outbox-Original-Recipients: customer@example.org,\r\n hidden@example.net\r\n" +
+		"Subject: Welcome\r\n" +
+		"Message-ID: <r@example.com>\r\n" +
+		"Date: Mon, 02 Jan 2006 15:04:05 -0700\r\n" +
+		"\r\n" +
+		"Hello\r\n"
+	id := send(t, c, "app@example.com", []string{"qa@example.com"}, msg)
+	_, rest := splitReceived(t, env.stored(t, id).Raw)
+	if string(rest) != msg {
+		t.Fatalf("stored message:\n%s\nwant:\n%s", rest, msg)
+	}
+}
+
 func TestControlHeaderErrors(t *testing.T) {
 	env := start(t, Config{})
 	c := env.dial(t)

@@ -217,6 +217,7 @@ func TestCLIErrors(t *testing.T) {
 	cli(t, vars, "", "show", "abc").want(t, exitUsage, `invalid message id "abc"`)
 	cli(t, vars, "", "show").want(t, exitUsage, "want 1 argument")
 	cli(t, vars, "", "show", "1", "2").want(t, exitUsage)
+	cli(t, vars, "", "show", "1", "--json", "--raw").want(t, exitUsage, "--json and --raw")
 	cli(t, vars, "", "ls", "--limit", "0").want(t, exitUsage, "--limit")
 	cli(t, vars, "", "ls", "--bogus").want(t, exitUsage, "flag provided but not defined: -bogus")
 	cli(t, vars, "", "send", "--to", "not an address", "--text", "x").want(t, exitUsage, "-to")

@@ -190,6 +190,11 @@ func TestOpenBackendsErrors(t *testing.T) {
 		{"unknown name", "[backends]\nrelay = \"console:\"\ndefault = \"fanout(relai console:)\"\n", `column 8: unknown backend "relai"`},
 		{"cycle", "[backends]\na = \"fanout(b console:)\"\nb = \"failover(a null:)\"\ndefault = \"a\"\n", "backend cycle: a → b → a"},
 		{"password hidden", "backend = \"fanout(smtp://u:hunter2@relay:25?bogus=1)\"\n", "smtp://u:xxxxx@relay:25"},
+		// With hostname set, the EHLO name is added to the URL's query:
+		// a query that does not parse is still refused, not cut down to
+		// the pairs that do.
+		{"bad escape with hostname", "hostname = \"mail.example.com\"\nbackend = \"smtp://127.0.0.1:1025?tls=none&timeout=%zz\"\n", `invalid URL escape "%zz"`},
+		{"semicolon with hostname", "hostname = \"mail.example.com\"\nbackend = \"smtp://127.0.0.1:1025?tls=starttls;insecure_skip_verify=true\"\n", "semicolon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -211,8 +211,10 @@ func opener[B outbox.Backend](open func(*url.URL) (B, error)) backend.Opener {
 // name when the URL does not set one.
 func smtpOpener(cfg Config) backend.Opener {
 	return func(u *url.URL) (outbox.Backend, error) {
-		if cfg.Hostname != "" && !u.Query().Has("ehlo") {
-			q := u.Query()
+		// A query that does not parse is left as it is, for FromURL to
+		// refuse: u.Query() would drop its bad pairs.
+		q, err := url.ParseQuery(u.RawQuery)
+		if cfg.Hostname != "" && err == nil && !q.Has("ehlo") {
 			q.Set("ehlo", cfg.Hostname)
 			v := *u
 			v.RawQuery = q.Encode()

@@ -24,6 +24,9 @@ func showCmd(fs *flag.FlagSet, e *env) func(ctx context.Context, args []string) 
 		if err != nil {
 			return err
 		}
+		if *raw && *asJSON {
+			return usagef("--json and --raw are two different outputs: give one")
+		}
 		if *raw {
 			data, err := client().Raw(ctx, id)
 			if err != nil {
