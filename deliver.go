@@ -89,16 +89,31 @@ func safeSend(ctx context.Context, b Backend, env *Envelope) (res []RecipientRes
 }
 
 // worstClass summarises an attempt: accepted when every recipient was,
-// else the most severe class among them.
+// else the most severe class among them. An answer that failed over to
+// the next backend is not counted: the next one's answer stands for it.
 func worstClass(rs []RecipientResult) Class {
-	rank := map[Class]int{ClassAccepted: 0, ClassRetryNow: 1, ClassThrottled: 2, ClassTemporary: 3, ClassPermanent: 4}
 	worst := ClassAccepted
 	for _, r := range rs {
-		if rank[r.Class] > rank[worst] {
+		if !r.FailedOver && classRank(r.Class) > classRank(worst) {
 			worst = r.Class
 		}
 	}
 	return worst
+}
+
+// classRank orders classes by severity, accepted lowest.
+func classRank(c Class) int {
+	switch c {
+	case ClassRetryNow:
+		return 1
+	case ClassThrottled:
+		return 2
+	case ClassTemporary:
+		return 3
+	case ClassPermanent:
+		return 4
+	}
+	return 0
 }
 
 // needsUTF8 reports whether the envelope or the header section has

@@ -33,6 +33,9 @@ func TestFailoverFirstDown(t *testing.T) {
 		if leg(rec, "1", to) != outbox.RecipientSent || leg(rec, "0", to) != "" {
 			t.Errorf("message %d: recipients %+v, want leg 1 sent and no row for leg 0", id, rec.Recipients)
 		}
+		if c := rec.AttemptLog[0].Class; c != outbox.ClassAccepted {
+			t.Errorf("message %d: attempt class %s, want accepted: the failed-over answer is not the attempt's", id, c)
+		}
 		if via := rec.AttemptLog[0].Recipients[0].Via; via != sinkURL(second.Addr()) {
 			t.Errorf("message %d delivered via %q, want the second sink", id, via)
 		}
