@@ -159,6 +159,14 @@ func TestConfigBackendErrors(t *testing.T) {
 		{name: "staging without redirect", file: "[profiles.staging]\nbackend = \"console:\"\n", args: []string{"--profile", "staging"},
 			want: []string{"profiles.staging.redirect_to", "required"}},
 		{name: "staging without a file", vars: map[string]string{"OUTBOX_PROFILE": "staging"}, want: []string{"profiles.staging.redirect_to"}},
+		// A profile that is not the active one is checked too, its
+		// backends built, so that its mistakes show before it is used.
+		{name: "inactive profile's bad rate", file: "[profiles.production.limits.default]\nrate = \"fast\"\n",
+			want: []string{"profile production (not the active one)", "profiles.production.limits.default.rate", "fast"}},
+		{name: "inactive profile's bad backend", file: "[profiles.production]\nbackend = \"smtp://relay.example.com:99999\"\n",
+			args: []string{"--profile", "development"}, want: []string{"profile production (not the active one)", "99999"}},
+		{name: "inactive staging without redirect", file: "[profiles.staging]\nbackend = \"console:\"\n",
+			want: []string{"profile staging (not the active one)", "profiles.staging.redirect_to", "required"}},
 		{name: "staging with bad addresses", file: "[profiles.staging]\nredirect_to = [\"qa\"]\nallow = [\"@\", \"example.com\"]\n",
 			args: []string{"--profile", "staging"}, want: []string{"redirect_to[0]", `"qa"`, "allow[0]", "allow[1]"}},
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/outboxmail/outbox"
 	"github.com/outboxmail/outbox/backend/redirect"
 )
@@ -69,6 +71,47 @@ func applyProfile(name string, p fileProfiles, c *Config, keys *refKeys) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkOtherProfiles loads the file at path under each profile it has a
+// section for, other than active, with the same environment, checks it
+// and builds its backends as serve would (nothing connects), so that a
+// mistake in the production section stops a development start rather
+// than waiting for the first production one.
+func checkOtherProfiles(path, active string, getenv func(string) string) error {
+	if path == "" {
+		return nil
+	}
+	var f fileConfig
+	if _, err := toml.DecodeFile(path, &f); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	var errs []error
+	for _, name := range profileNames() {
+		if name == active || f.Profiles.section(name) == nil {
+			continue
+		}
+		c, err := loadConfig(path, name, getenv)
+		if err == nil {
+			err = c.validate()
+		}
+		if err == nil {
+			err = checkBackends(c)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("profile %s (not the active one): %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkBackends builds c's backends and closes them.
+func checkBackends(c Config) error {
+	set, _, err := openBackends(c)
+	if err != nil {
+		return err
+	}
+	return set.Close()
 }
 
 // validateProfile checks the active profile: a known name, and for

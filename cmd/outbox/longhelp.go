@@ -79,6 +79,10 @@ takes the same arguments without the word sendmail.
   --config FILE  config file to read data_dir, http_addr, api_tokens and
                  hostname from (env OUTBOX_CONFIG)
   --data-dir DIR the server's data directory (env OUTBOX_DATA_DIR)
+  --profile NAME the config's profile whose [[routes]] choose the backend
+                 when the message is queued straight into the data
+                 directory (env OUTBOX_PROFILE): name the one the server
+                 runs with
 
 A Bcc field is always removed; a From field is added when missing, and
 Date and Message-ID are added by the queue. The message goes to the

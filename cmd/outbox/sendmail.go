@@ -77,7 +77,10 @@ func sendmail(ctx context.Context, e *env, args []string) error {
 	if o.noop {
 		return nil
 	}
-	cfg, err := loadConfig(orDefault(o.config, e.getenv("OUTBOX_CONFIG")), "", e.getenv)
+	cfg, err := loadConfig(orDefault(o.config, e.getenv("OUTBOX_CONFIG")), o.profile, e.getenv)
+	if err == nil {
+		err = errors.Join(cfg.validateProfile()...)
+	}
 	if err != nil {
 		return fail(exConfig, "%v", err)
 	}

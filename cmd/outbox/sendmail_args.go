@@ -30,7 +30,7 @@ type sendmailOptions struct {
 	// help is set by --help.
 	help bool
 	// Outbox's own options, which sendmail does not have.
-	server, token, dataDir, config string
+	server, token, dataDir, config, profile string
 }
 
 // parseSendmailArgs parses a sendmail command line the way sendmail's
@@ -71,6 +71,8 @@ func parseSendmailArgs(args []string) (sendmailOptions, error) {
 				o.dataDir = value
 			case "config":
 				o.config = value
+			case "profile":
+				o.profile = value
 			}
 		case strings.HasPrefix(arg, "-") && len(arg) > 1:
 			next := func() (string, bool) {
@@ -94,7 +96,7 @@ func parseSendmailArgs(args []string) (sendmailOptions, error) {
 // sendmail adds to sendmail's command line; each takes a value.
 func isLongOption(name string) bool {
 	switch name {
-	case "server", "token", "data-dir", "config":
+	case "server", "token", "data-dir", "config", "profile":
 		return true
 	}
 	return false

@@ -34,8 +34,8 @@ func TestParseSendmailArgs(t *testing.T) {
 			sendmailOptions{verbose: true, recipients: []string{"a@example.com"}}},
 		{"--", []string{"-t", "--", "-weird@example.com"}, sendmailOptions{fromHeaders: true, recipients: []string{"-weird@example.com"}}},
 		{"-bi", []string{"-bi"}, sendmailOptions{noop: true}},
-		{"long options", []string{"--server", "http://127.0.0.1:9", "--token=s3cret", "--data-dir", "/var/lib/outbox", "--config=/etc/outbox.toml", "-t"},
-			sendmailOptions{fromHeaders: true, server: "http://127.0.0.1:9", token: "s3cret", dataDir: "/var/lib/outbox", config: "/etc/outbox.toml"}},
+		{"long options", []string{"--server", "http://127.0.0.1:9", "--token=s3cret", "--data-dir", "/var/lib/outbox", "--config=/etc/outbox.toml", "--profile", "production", "-t"},
+			sendmailOptions{fromHeaders: true, server: "http://127.0.0.1:9", token: "s3cret", dataDir: "/var/lib/outbox", config: "/etc/outbox.toml", profile: "production"}},
 		{"help", []string{"--help"}, sendmailOptions{help: true}},
 	}
 	for _, tt := range tests {

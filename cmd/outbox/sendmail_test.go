@@ -245,31 +245,51 @@ func TestSendmailSubmitter(t *testing.T) {
 
 // TestSendmailLocalRoutes: a message that goes straight into the store,
 // no server answering, gets the backend its [[routes]] name, as the
-// server would give it.
+// server would give it: those of the profile OUTBOX_PROFILE or
+// --profile names, when one does.
 func TestSendmailLocalRoutes(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeFile(t, "outbox.toml", "data_dir = \""+dir+"\"\n"+
-		"http_addr = \""+strings.TrimPrefix(deadURL(t), "http://")+"\"\n"+
-		"[backends]\ndefault = \"console:\"\nops = \"memory:\"\n"+
-		"[[routes]]\nrecipient_domain = \"example.org\"\nbackend = \"ops\"\n")
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
+	const msg = "From: cron@news.example.com\nTo: root@example.org\nSubject: x\n\nhi\n"
+	for _, tc := range []struct {
+		name    string
+		profile string // OUTBOX_PROFILE
+		args    []string
+		want    string
+	}{
+		{"no profile", "", nil, "ops"},
+		{"--profile", "", []string{"--profile", "production"}, "bulk"},
+		{"OUTBOX_PROFILE", "production", nil, "bulk"},
+		{"--profile over OUTBOX_PROFILE", "production", []string{"--profile=development"}, "ops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeFile(t, "outbox.toml", "data_dir = \""+dir+"\"\n"+
+				"http_addr = \""+strings.TrimPrefix(deadURL(t), "http://")+"\"\n"+
+				"[backends]\ndefault = \"console:\"\nops = \"memory:\"\nbulk = \"null:\"\n"+
+				"[[routes]]\nrecipient_domain = \"example.org\"\nbackend = \"ops\"\n"+
+				"[[profiles.production.routes]]\nsender_domain = \"news.example.com\"\nbackend = \"bulk\"\n")
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, sqlite.Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			vars := map[string]string{"OUTBOX_CONFIG": cfg, "OUTBOX_PROFILE": tc.profile}
+			args := append([]string{"sendmail", "-t", "-v"}, tc.args...)
+			cli(t, vars, msg, args...).want(t, exitOK, "no server answered")
+			st, err = sqlite.Open(ctx, sqlite.Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			rec, err := st.Get(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Backend != tc.want {
+				t.Errorf("stored with backend %q, want %s (its route's)", rec.Backend, tc.want)
+			}
+		})
 	}
-	st.Close()
-	cli(t, map[string]string{"OUTBOX_CONFIG": cfg}, "From: cron@example.com\nTo: root@example.org\nSubject: x\n\nhi\n",
-		"sendmail", "-t", "-v").want(t, exitOK, "no server answered")
-	st, err = sqlite.Open(ctx, sqlite.Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rec, err := st.Get(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Backend != "ops" {
-		t.Errorf("stored with backend %q, want ops (its route's)", rec.Backend)
-	}
+	cli(t, map[string]string{"OUTBOX_URL": deadURL(t)}, msg, "sendmail", "-t", "--profile", "prod").
+		want(t, exConfig, `unknown profile "prod"`)
 }

@@ -67,6 +67,9 @@ func serveFlags(fs *flag.FlagSet, e *env) func() (Config, error) {
 		if err := cfg.validate(); err != nil {
 			return Config{}, err
 		}
+		if err := checkOtherProfiles(*path, cfg.Profile, e.getenv); err != nil {
+			return Config{}, err
+		}
 		return cfg, nil
 	}
 }
