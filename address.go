@@ -98,12 +98,31 @@ func ValidateAddr(addr string) error {
 func validateAddrSpec(addr string) error {
 	parsed, err := mail.ParseAddress("<" + addr + ">")
 	if err != nil || parsed.Address != addr && !strings.HasPrefix(addr, "\"") {
-		if err == nil {
-			err = fmt.Errorf("not an addr-spec")
+		var why string
+		switch {
+		case strings.Contains(addr, ","):
+			why = "holds a comma: give each address separately"
+		case strings.ContainsAny(addr, "<>"):
+			why = "want the bare address, local@domain, without a name or angle brackets"
+		case err == nil:
+			why = "not an addr-spec"
+		default:
+			why = trimMailErr(err)
 		}
-		return fmt.Errorf("invalid address %q: %v", addr, trimMailErr(err))
+		return fmt.Errorf("invalid address %q: %s", addr, why)
 	}
 	return nil
+}
+
+// addrSpec writes the address net/mail parsed, whose local part it gives
+// unquoted ("john doe@example.com"), back as an addr-spec, quoted where
+// needed (`"john doe"@example.com`).
+func addrSpec(parsed string) string {
+	if isSimpleAddr(parsed) {
+		return parsed
+	}
+	s := (&mail.Address{Address: parsed}).String()
+	return strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
 }
 
 func validateDomain(addr, d string) error {
@@ -202,7 +221,7 @@ func (a *Address) UnmarshalJSON(b []byte) error {
 			*a = Address{Addr: s}
 			return nil
 		}
-		*a = Address{Name: p.Name, Addr: p.Address}
+		*a = Address{Name: p.Name, Addr: addrSpec(p.Address)}
 		return nil
 	}
 	type plain Address

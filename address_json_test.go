@@ -54,3 +54,27 @@ func TestPlainJSONString(t *testing.T) {
 		t.Errorf("plain %+v, escaped %+v: want both {Ann ann@example.com}", a, b)
 	}
 }
+
+// TestAddressQuotedLocalPart: net/mail gives a quoted local part without
+// its quotes; the string form keeps them, as the object form does, so
+// that the address stays valid.
+func TestAddressQuotedLocalPart(t *testing.T) {
+	for _, tt := range []struct{ in, name, addr string }{
+		{`"\"quoted local\"@example.com"`, "", `"quoted local"@example.com`},
+		{`"\"john..doe\"@example.com"`, "", `"john..doe"@example.com`},
+		{`"Q <\"a b\"@example.com>"`, "Q", `"a b"@example.com`},
+		{`"Jörg <jörg@example.com>"`, "Jörg", "jörg@example.com"},
+		{`"<user@[192.0.2.1]>"`, "", "user@[192.0.2.1]"},
+	} {
+		var a Address
+		if err := a.UnmarshalJSON([]byte(tt.in)); err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if a.Name != tt.name || a.Addr != tt.addr {
+			t.Errorf("%s: got {%q %q}, want {%q %q}", tt.in, a.Name, a.Addr, tt.name, tt.addr)
+		}
+		if err := a.Validate(); err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+		}
+	}
+}

@@ -213,6 +213,10 @@ func (c *Client) prepare(m *Message, now time.Time) (*Record, error) {
 	if !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(now) {
 		return nil, fieldErrorf("expires_at", "%s is in the past", m.ExpiresAt.Format(time.RFC3339))
 	}
+	if !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(m.SendAt) {
+		return nil, fieldErrorf("expires_at", "%s is not after send_at %s: the message would expire before it is sent",
+			m.ExpiresAt.Format(time.RFC3339), m.SendAt.Format(time.RFC3339))
+	}
 	r, err := Render(m, now)
 	if err != nil {
 		return nil, err

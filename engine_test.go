@@ -418,7 +418,15 @@ func TestEngineExpiresAtPassedBeforeDelivery(t *testing.T) {
 	r := newRig(t, answer(nil), outbox.EngineConfig{})
 	m := msg("a@example.com")
 	m.SendAt = r.clock.Now().Add(time.Hour)
+	// Refused at once: it would expire before it is due.
 	m.ExpiresAt = r.clock.Now().Add(30 * time.Minute)
+	var fe *outbox.FieldError
+	if _, err := r.client.Enqueue(context.Background(), m); !errors.As(err, &fe) || fe.Field != "expires_at" {
+		t.Fatalf("expires_at before send_at: %v, want an expires_at field error", err)
+	}
+	// Due in an hour, expiring in ninety minutes: the clock jumps past
+	// both before any delivery.
+	m.ExpiresAt = r.clock.Now().Add(90 * time.Minute)
 	id := r.enqueue(m)
 	r.advance(2 * time.Hour)
 	rec := r.waitStatus(id, outbox.StatusExpired)

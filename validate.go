@@ -290,6 +290,9 @@ func validateAttachment(list []Attachment, i int) *FieldError {
 		if err != nil {
 			return fieldErrorf(field+".content_type", "invalid media type %q: %v", a.ContentType, err)
 		}
+		if !strings.Contains(mt, "/") {
+			return fieldErrorf(field+".content_type", "invalid media type %q: want type/subtype, e.g. application/pdf", a.ContentType)
+		}
 		params["name"] = a.Filename // as the Content-Type field is written
 		if n := longestSegment(mime.FormatMediaType(mt, params)); n > maxWord {
 			return fieldErrorf(field+".content_type", "has a parameter of %d octets, which cannot be folded (at most %d)", n, maxWord)

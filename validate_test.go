@@ -74,6 +74,8 @@ func TestValidate(t *testing.T) {
 		{name: "CRLF in from name", edit: func(m *Message) { m.From.Name = "Evil\r\nBcc: x@evil.example" }, field: "from", inText: "line break"},
 		{name: "no recipient", edit: func(m *Message) { m.To = nil }, field: "to", inText: "at least one recipient"},
 		{name: "bad to", edit: func(m *Message) { m.To[1].Addr = "bob@" }, field: "to[1]"},
+		{name: "two addresses in one", edit: func(m *Message) { m.To[1].Addr = "b@example.com,c@example.com" }, field: "to[1]", inText: "comma"},
+		{name: "name where the bare address goes", edit: func(m *Message) { m.To[1].Addr = "Bob <b@example.com>" }, field: "to[1]", inText: "bare address"},
 		{name: "CRLF in display name", edit: func(m *Message) { m.To[1].Name = "Bob\r\nX-Injected: 1" }, field: "to[1]", inText: "line break"},
 		{name: "LF in display name", edit: func(m *Message) { m.To[0].Name = "Ann\nX: y" }, field: "to[0]"},
 		{name: "NUL in display name", edit: func(m *Message) { m.To[0].Name = "Ann\x00" }, field: "to[0]", inText: "NUL"},
@@ -136,6 +138,9 @@ func TestValidate(t *testing.T) {
 		{name: "bad content type", edit: func(m *Message) {
 			m.Attachments = []Attachment{{Filename: "a", ContentType: "not a type"}}
 		}, field: "attachments[0].content_type"},
+		{name: "media type without subtype", edit: func(m *Message) {
+			m.Attachments = []Attachment{{Filename: "a", ContentType: "bogus"}}
+		}, field: "attachments[0].content_type", inText: "type/subtype"},
 		{name: "multipart content type", edit: func(m *Message) {
 			m.Attachments = []Attachment{{Filename: "a", ContentType: "multipart/mixed; boundary=x"}}
 		}, field: "attachments[0].content_type"},

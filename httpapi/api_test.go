@@ -161,10 +161,19 @@ func TestRawSubmission(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 
-	// An empty envelope sender (a bounce) is allowed.
-	r = f.do(http.MethodPost, "/v1/messages?from=&to=bob@example.com", "message/rfc822", []byte(raw))
-	if r.status != http.StatusAccepted {
-		t.Errorf("null sender: %d %s", r.status, r.body)
+	// An empty envelope sender (a bounce) is allowed, written empty or
+	// as SMTP writes it, <>.
+	for _, from := range []string{"", "%3C%3E"} {
+		r = f.do(http.MethodPost, "/v1/messages?from="+from+"&to=bob@example.com", "message/rfc822", []byte(raw))
+		if r.status != http.StatusAccepted {
+			t.Errorf("null sender from=%s: %d %s", from, r.status, r.body)
+			continue
+		}
+		r.json(t, &rc)
+		f.get(fmt.Sprintf("/v1/messages/%d", rc.ID)).json(t, &rec)
+		if rec.From != "" {
+			t.Errorf("null sender from=%s stored as %q", from, rec.From)
+		}
 	}
 	wantError(t, f.do(http.MethodPost, "/v1/messages?from=a@example.com", "message/rfc822", []byte(raw)),
 		http.StatusBadRequest, "invalid_field", "to")
@@ -504,11 +513,12 @@ func TestRoutes(t *testing.T) {
 	if r.header.Get("Allow") != "GET, POST" {
 		t.Errorf("Allow %q", r.header.Get("Allow"))
 	}
-	r = f.do(http.MethodGet, "/v1/messages/batch", "", nil)
-	wantError(t, r, http.StatusBadRequest, "invalid_field", "id")
-	r = f.do(http.MethodDelete, "/v1/messages/batch", "", nil)
-	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" {
-		t.Errorf("DELETE batch: %d Allow %q", r.status, r.header.Get("Allow"))
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		r = f.do(method, "/v1/messages/batch", "", nil)
+		wantError(t, r, http.StatusMethodNotAllowed, "method_not_allowed", "")
+		if r.header.Get("Allow") != "POST" {
+			t.Errorf("%s batch: Allow %q, want POST", method, r.header.Get("Allow"))
+		}
 	}
 	wantError(t, f.get("/v2/things"), http.StatusNotFound, "not_found", "")
 	wantError(t, f.get("/v1/messages/1/unknown"), http.StatusNotFound, "not_found", "")
@@ -516,7 +526,7 @@ func TestRoutes(t *testing.T) {
 	f.enqueue("observed")
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"/v1/stats=405", "/v1/messages=405", "GET /v1/messages/{id}=400", "/v1/messages/{id}=405", "/=404", "/v1/=404", "POST /v1/messages=202"}
+	want := []string{"/v1/stats=405", "/v1/messages=405", "GET /v1/messages/batch=405", "/v1/messages/{id}=405", "/=404", "/v1/=404", "POST /v1/messages=202"}
 	if fmt.Sprint(observed) != fmt.Sprint(want) {
 		t.Errorf("observed %v\nwant     %v", observed, want)
 	}

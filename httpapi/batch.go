@@ -27,16 +27,26 @@ func decodeBatch(r io.Reader, limit int) ([]batchItem, error) {
 	if err := expectDelim(dec, '{', "an object"); err != nil {
 		return nil, err
 	}
-	var items []batchItem
+	var (
+		items []batchItem
+		seen  bool
+	)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, jsonError(cutShort(err))
 		}
 		// Case-insensitive, as encoding/json matches a struct's fields.
-		if key := tok.(string); !strings.EqualFold(key, "messages") {
+		key := tok.(string)
+		switch {
+		case !strings.EqualFold(key, "messages"):
 			return nil, badField(key, "unknown field %q", key)
+		case seen:
+			// A second list would replace the first: its items would
+			// get no result at all.
+			return nil, badField(key, "given twice: put every message in one list")
 		}
+		seen = true
 		if items, err = decodeItems(dec, limit); err != nil {
 			return nil, err
 		}

@@ -55,6 +55,7 @@ func TestBatchBodyErrors(t *testing.T) {
 		{"messages not an array", `{"messages": {"to": "bob@example.com"}}`, http.StatusBadRequest, "invalid_field", "messages", ""},
 		{"messages null", `{"messages": null}`, http.StatusBadRequest, "invalid_field", "messages", ""},
 		{"no messages field", `{}`, http.StatusBadRequest, "invalid_field", "messages", ""},
+		{"messages twice", `{"messages": [` + message("x") + `], "Messages": [` + message("y") + `]}`, http.StatusBadRequest, "invalid_field", "Messages", "twice"},
 		{"unknown field after messages", `{"messages": [` + message("x") + `], "dry_run": true}`, http.StatusBadRequest, "invalid_field", "dry_run", ""},
 		{"data after the object", `{"messages": [` + message("x") + `]} {}`, http.StatusBadRequest, "malformed_json", "", ""},
 		{"empty", ``, http.StatusBadRequest, "malformed_json", "", "empty body"},

@@ -99,7 +99,9 @@ func rawEnvelope(q url.Values) (*outbox.Message, error) {
 			if len(vals) > 1 {
 				return nil, badField("from", "given %d times; the envelope has one sender", len(vals))
 			}
-			m.From = outbox.Address{Addr: vals[0]}
+			if vals[0] != "<>" { // <> is the null sender, as from= (empty)
+				m.From = outbox.Address{Addr: vals[0]}
+			}
 		case "to":
 			for _, v := range vals {
 				m.To = append(m.To, outbox.Address{Addr: v})

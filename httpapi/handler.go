@@ -116,8 +116,9 @@ func (s *server) routes() {
 	// Other methods get a 405 in JSON, under /v1/ after the token check
 	// (an anonymous caller learns nothing of the endpoints). A fallback
 	// for /v1/messages/batch would conflict with GET /v1/messages/{id},
-	// so {id}'s answers for it.
+	// so {id}'s answers for it, and GET has its own.
 	s.allow("/v1/messages", "GET, POST")
+	s.v1("GET /v1/messages/batch", func(w http.ResponseWriter, r *http.Request) { s.notAllowed(w, r, "POST") })
 	s.v1("/v1/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "batch" {
 			s.notAllowed(w, r, "POST")

@@ -49,6 +49,8 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 		{"bad send_at", `{` + ok + `, "send_at": "tomorrow"}`, "invalid_field", "send_at", "RFC 3339"},
 		{"bad expires_at", `{` + ok + `, "expires_at": "2030-01-02"}`, "invalid_field", "expires_at", "RFC 3339"},
 		{"past expires_at", `{` + ok + `, "expires_at": "2001-01-01T00:00:00Z"}`, "invalid_field", "expires_at", "past"},
+		{"expires_at before send_at", `{` + ok + `, "send_at": "2099-01-02T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"}`, "invalid_field", "expires_at", "expire before it is sent"},
+		{"two addresses in one string", `{"from": "alice@example.com", "to": ["bob@example.com, carol@example.com"], "text": "hi"}`, "invalid_field", "to[0]", "comma"},
 		{"bad base64", `{` + ok + `, "attachments": [{"filename": "a.txt", "content": "%%%"}]}`, "invalid_field", "attachments[0].content", "base64"},
 		{"unknown backend", `{` + ok + `, "backend": "nope"}`, "invalid_field", "backend", "nope"},
 		{"header injection", `{` + ok + `, "headers": {"X-Campaign": "a\r\nBcc: victim@example.com"}}`, "invalid_field", "headers.X-Campaign", ""},
