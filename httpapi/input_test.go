@@ -55,6 +55,7 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 		{"unknown backend", `{` + ok + `, "backend": "nope"}`, "invalid_field", "backend", "nope"},
 		{"header injection", `{` + ok + `, "headers": {"X-Campaign": "a\r\nBcc: victim@example.com"}}`, "invalid_field", "headers.X-Campaign", ""},
 		{"not UTF-8", "{" + ok + ", \"subject\": \"Caf\xe9\"}", "malformed_json", "", "not valid UTF-8"},
+		{"half a surrogate pair", `{` + ok + `, "subject": "\ud800 lone"}`, "malformed_json", "", "surrogate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

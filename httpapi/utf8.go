@@ -6,7 +6,8 @@ import (
 )
 
 // utf8Reader passes on the bytes of a JSON body, failing with a
-// malformed_json *Error at the first one that is not valid UTF-8. JSON
+// malformed_json *Error at the first one that is not valid UTF-8, or at
+// an escape of half a surrogate pair. JSON
 // must be UTF-8 (RFC 8259), and encoding/json would quietly turn such a
 // byte in a string into U+FFFD: "Caf\xe9" would be stored as "Caf�".
 type utf8Reader struct {
@@ -15,6 +16,9 @@ type utf8Reader struct {
 	// passed on with the rest of the character.
 	held []byte
 	off  int64 // bytes passed on so far
+	// lone finds escapes of half a surrogate pair, which encoding/json
+	// would turn into U+FFFD as well.
+	lone surrogates
 }
 
 // Read reads from the body into p, keeping back a character cut at the
@@ -36,6 +40,9 @@ func (u *utf8Reader) Read(p []byte) (int, error) {
 	}
 	if i := invalidUTF8(p[:end]); i >= 0 {
 		return 0, malformed("the body is not valid UTF-8 (at byte %d): JSON must be UTF-8", u.off+int64(i))
+	}
+	if at, r := u.lone.scan(p[:end], u.off); at >= 0 {
+		return 0, malformed("the escape \\u%04X (at byte %d) is half of a UTF-16 surrogate pair, without the other half: it encodes no character", r, at)
 	}
 	u.off += int64(end)
 	return end, err
