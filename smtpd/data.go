@@ -90,6 +90,10 @@ func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
 	limit := s.srv.cfg.MaxMessageBytes + int64(len(buf))
 	_, bdat := r.(*io.PipeReader)
 	perRead := !bdat && s.srv.cfg.DataTimeout > 0
+	if bdat && s.track != nil {
+		s.track.chunksUnderWay(true)
+		defer s.track.chunksUnderWay(false)
+	}
 	if perRead && s.track != nil {
 		// go-smtp sets its command timeout again before the next command.
 		s.track.readsWait(s.srv.cfg.DataTimeout)
@@ -123,7 +127,8 @@ func (s *session) readMessage(buf []byte, r io.Reader) ([]byte, error) {
 // timeout in the middle of DATA leaves the rest of the message on its way:
 // read as commands, it would be nonsense at best. The session therefore
 // writes its 421 itself and closes the connection (go-smtp would carry
-// on). With BDAT, go-smtp reads the chunks and handles the timeout.
+// on). With BDAT, go-smtp reads the chunks: the connection ends on a
+// timeout (trackedConn.chunksUnderWay).
 func (s *session) readFailed(r io.Reader, err error) error {
 	rep := readReply(err)
 	_, bdat := r.(*io.PipeReader)

@@ -172,6 +172,32 @@ func TestDataTimeout(t *testing.T) {
 	}
 }
 
+// TestBDATChunkTimeout: a BDAT chunk that stops coming ends the
+// connection, and nothing is stored: what was left of the chunk, sent
+// later, is never read as commands of a transaction of its own.
+func TestBDATChunkTimeout(t *testing.T) {
+	const timeout = time.Second
+	env := start(t, Config{ReadTimeout: timeout})
+	r := env.raw(t)
+	r.must("EHLO client.test", 250)
+	r.must("MAIL FROM:<a@example.com>", 250)
+	r.must("RCPT TO:<b@example.net>", 250)
+	rest := "x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<injected@example.org>\r\nDATA\r\n" +
+		"Subject: injected\r\n\r\nsmuggled\r\n.\r\n"
+	head := "From: a@example.com\r\n\r\n"
+	r.write(fmt.Sprintf("BDAT %d LAST\r\n%s", len(head)+len(rest), head))
+	// The chunk stalls past the timeout, and its rest comes before the
+	// next command's timeout would run out.
+	time.Sleep(timeout * 3 / 2)
+	r.conn.Write([]byte(rest)) // may fail: the server has closed
+	if got := readAll(r.conn); strings.Contains(got, "250 2.0.0") || strings.Contains(got, "354") {
+		t.Errorf("after the stalled chunk the server answered %q", got)
+	}
+	if n := env.count(t); n != 0 {
+		t.Errorf("%d messages stored, want none", n)
+	}
+}
+
 // TestDataTimeoutIsIdleTime: a message arriving slowly but steadily is
 // taken, however much longer than the data timeout it takes in all.
 func TestDataTimeoutIsIdleTime(t *testing.T) {

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -165,6 +166,21 @@ type trackedConn struct {
 	// readIdle, when not zero, is how long each read from the socket
 	// may wait (see readsWait).
 	readIdle atomic.Int64
+	// endOnTimeout makes a read that times out close the connection (see
+	// chunksUnderWay).
+	endOnTimeout atomic.Bool
+}
+
+// chunksUnderWay says whether BDAT chunks are being read. go-smtp reads
+// them itself, and when one stops coming (the command timeout runs out)
+// it answers 554 and reads on: the rest of the chunk would then be taken
+// as commands, even as a mail transaction of its own. While chunks are
+// under way, a read that times out therefore ends the connection, without
+// a reply: under STARTTLS none can be written from below the TLS layer,
+// and a client whose connection drops before the final reply keeps its
+// message to try again.
+func (c *trackedConn) chunksUnderWay(on bool) {
+	c.endOnTimeout.Store(on)
 }
 
 // readsWait makes every later read from the socket wait at most d for
@@ -221,7 +237,11 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	if d := c.readIdle.Load(); d > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.endOnTimeout.Load() {
+		c.Close()
+	}
+	return n, err
 }
 
 // Close closes the connection and stops counting it.
