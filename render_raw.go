@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"mime"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
 
 // renderRaw renders a raw message. The bytes are kept as they are, with
-// two exceptions:
+// these exceptions:
 //
 //   - a bare LF (one not preceded by CR) becomes CRLF, in the header and
 //     the body alike, because SMTP requires CRLF line endings and many
 //     programs (sendmail callers, scripts) write LF; existing CRLFs and
 //     every other byte are kept;
+//   - a body that follows the header without the empty line between
+//     them (see headerEnd) gets that line, as sendmail and Postfix add it;
 //   - when the header has no Message-ID field, "Message-ID: <id>" is
 //     added at the top, below any Received fields (m.MessageID, or a new
 //     id on the envelope sender's domain, else the From field's); when it
@@ -26,7 +29,11 @@ func renderRaw(m *Message, now time.Time) (*Rendered, error) {
 	if len(m.Raw) == 0 {
 		return nil, fieldErrorf("raw", "empty message")
 	}
-	h := scanRawHeader(m.Raw)
+	raw := m.Raw
+	if end, blank := headerEnd(raw); !blank && end < len(raw) {
+		raw = slices.Concat(raw[:end], []byte("\r\n"), raw[end:])
+	}
+	h := scanRawHeader(raw)
 	r := &Rendered{
 		From:       m.From.Addr,
 		Recipients: envelopeRecipients(m.To),
@@ -41,16 +48,16 @@ func renderRaw(m *Message, now time.Time) (*Rendered, error) {
 	}
 
 	bareLF := 0
-	for i, c := range m.Raw {
-		if c == '\n' && (i == 0 || m.Raw[i-1] != '\r') {
+	for i, c := range raw {
+		if c == '\n' && (i == 0 || raw[i-1] != '\r') {
 			bareLF++
 		}
 	}
-	out := make([]byte, 0, len(m.Raw)+bareLF+len(r.MessageID)+64)
+	out := make([]byte, 0, len(raw)+bareLF+len(r.MessageID)+64)
 	// Trace fields stay on top (RFC 5321 section 4.4): what is added goes
 	// after them.
-	trace := traceLength(m.Raw)
-	out = append(out, m.Raw[:trace]...)
+	trace := traceLength(raw)
+	out = append(out, raw[:trace]...)
 	if !h.hasDate {
 		out = append(out, "Date: "...)
 		out = now.AppendFormat(out, time.RFC1123Z)
@@ -61,7 +68,7 @@ func renderRaw(m *Message, now time.Time) (*Rendered, error) {
 		out = append(out, r.MessageID...)
 		out = append(out, "\r\n"...)
 	}
-	rest := m.Raw[trace:]
+	rest := raw[trace:]
 	if bareLF == 0 {
 		out = append(out, rest...)
 	} else {
@@ -124,7 +131,8 @@ type rawHeader struct {
 
 // scanRawHeader reads the header block of raw (up to the first empty line
 // or the end), unfolding the values it keeps as net/textproto does. Lines
-// that are not fields are skipped: Validate refuses such messages.
+// that are not fields are skipped: renderRaw has ended the header before
+// the first one.
 func scanRawHeader(raw []byte) rawHeader {
 	var h rawHeader
 	var cur *string // the kept field being unfolded
@@ -197,4 +205,55 @@ func decodeHeaderText(s string) string {
 		return s
 	}
 	return d
+}
+
+// headerEnd returns where the header of raw ends, and whether an empty
+// line ends it (the empty line is not part of the header). The header
+// runs to the first empty line or the end of the data; a line that is
+// neither a header field nor the continuation of one ends it too: a
+// script writing "Subject: Alert" and then its text straight away means
+// that text as the body, as sendmail and Postfix take it.
+func headerEnd(raw []byte) (end int, blank bool) {
+	inField := false
+	for i := 0; i < len(raw); {
+		line, next := raw[i:], len(raw)
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line, next = line[:j], i+j+1
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case len(line) == 0:
+			return i, true
+		case line[0] == ' ' || line[0] == '\t':
+			if !inField {
+				return i, false
+			}
+		case isFieldLine(line):
+			inField = true
+		default:
+			return i, false
+		}
+		i = next
+	}
+	return len(raw), false
+}
+
+// isFieldLine reports whether line starts a header field: a name of
+// printable ASCII other than the colon (RFC 5322 section 2.2), then the
+// colon, with blanks allowed before it (the obsolete syntax).
+func isFieldLine(line []byte) bool {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return false
+	}
+	name := bytes.TrimRight(line[:colon], " \t")
+	if len(name) == 0 {
+		return false
+	}
+	for _, c := range name {
+		if c < 33 || c > 126 {
+			return false
+		}
+	}
+	return true
 }

@@ -551,6 +551,32 @@ func TestRenderRaw(t *testing.T) {
 			t.Errorf("Subject = %q", r.Subject)
 		}
 	})
+	t.Run("body straight after the header", func(t *testing.T) {
+		// A script's "Subject:" line followed by its text: the text is the
+		// body, and gets the empty line before it. A line with a colon
+		// whose "name" has blanks is body too.
+		for _, tc := range []struct{ raw, header, body string }{
+			{"Date: Sat, 01 Mar 2025 12:30:45 +0000\nMessage-ID: <a@example.com>\nSubject: Alert\nDisk full on /var\n",
+				"Date: Sat, 01 Mar 2025 12:30:45 +0000\r\nMessage-ID: <a@example.com>\r\nSubject: Alert\r\n", "Disk full on /var\r\n"},
+			{"Date: Sat, 01 Mar 2025 12:30:45 +0000\r\nMessage-ID: <a@example.com>\r\nSubject: Alert\r\n  folded\r\nDisk /var: 100% full\r\n",
+				"Date: Sat, 01 Mar 2025 12:30:45 +0000\r\nMessage-ID: <a@example.com>\r\nSubject: Alert\r\n  folded\r\n", "Disk /var: 100% full\r\n"},
+		} {
+			m := env(tc.raw)
+			if err := m.Validate(); err != nil {
+				t.Errorf("%q: %v", tc.raw, err)
+				continue
+			}
+			r := mustRender(t, m)
+			if want := tc.header + "\r\n" + tc.body; string(r.Data) != want {
+				t.Errorf("data =\n%q\nwant\n%q", r.Data, want)
+			}
+		}
+		// A header that runs to the end of the data needs no empty line.
+		raw := "Date: Sat, 01 Mar 2025 12:30:45 +0000\r\nMessage-ID: <a@example.com>\r\nSubject: none"
+		if r := mustRender(t, env(raw)); string(r.Data) != raw {
+			t.Errorf("data =\n%q\nwant\n%q", r.Data, raw)
+		}
+	})
 	t.Run("added below the Received fields", func(t *testing.T) {
 		trace := "Received: from a.example.com\r\n\tby b.example.com; Sat, 01 Mar 2025 12:30:40 +0000\r\n" +
 			"received: from c.example.com by a.example.com; Sat, 01 Mar 2025 12:30:30 +0000\r\n"

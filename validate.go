@@ -195,13 +195,18 @@ func (m *Message) validateRaw() *FieldError {
 	return nil
 }
 
-// readRawHeader parses the header block of a raw message, which ends at
-// an empty line or at the end of the data.
+// readRawHeader parses the header block of a raw message (see
+// headerEnd).
 func readRawHeader(raw []byte) (textproto.MIMEHeader, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("empty message")
 	}
-	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw)))
+	end, _ := headerEnd(raw)
+	if end == 0 {
+		return nil, errors.New("no header fields before the body")
+	}
+	hdr := io.MultiReader(bytes.NewReader(raw[:end]), strings.NewReader("\r\n"))
+	r := textproto.NewReader(bufio.NewReader(hdr))
 	h, err := r.ReadMIMEHeader()
 	if err != nil && (err != io.EOF || len(h) == 0) {
 		if err == io.EOF {

@@ -128,6 +128,19 @@ func TestSendmailBodyOnly(t *testing.T) {
 	}
 }
 
+// TestSendmailBodyRightAfterHeader: a script's "Subject:" line followed
+// straight away by its text is queued with that text as the body, the
+// empty line between them added.
+func TestSendmailBodyRightAfterHeader(t *testing.T) {
+	url := startAPI(t)
+	cli(t, map[string]string{"OUTBOX_URL": url}, "Subject: Alert\nDisk full on /var\n",
+		"sendmail", "-f", "jobs@example.com", "admin@example.org").want(t, exitOK)
+	rec, raw := onlyMessage(t, url)
+	if rec.Subject != "Alert" || !strings.HasSuffix(raw, "Subject: Alert\r\n\r\nDisk full on /var\r\n") {
+		t.Errorf("subject %q, queued message:\n%s", rec.Subject, raw)
+	}
+}
+
 // failingReader fails the test if read: modes with nothing to do must
 // not wait for input.
 type failingReader struct{ t *testing.T }
