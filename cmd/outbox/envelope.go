@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -25,7 +24,7 @@ func envelopeFromHeaders(raw []byte) (headerEnvelope, error) {
 		return env, fmt.Errorf("stdin is not an RFC 5322 message: %w", err)
 	}
 	if v := msg.Header.Get("From"); v != "" {
-		list, err := mail.ParseAddressList(v)
+		list, err := addressParser().ParseList(v)
 		if err != nil {
 			return env, fmt.Errorf("From header: %w", err)
 		}
@@ -33,11 +32,12 @@ func envelopeFromHeaders(raw []byte) (headerEnvelope, error) {
 	}
 	seen := map[string]bool{}
 	for _, field := range []string{"To", "Cc", "Bcc"} {
-		if msg.Header.Get(field) == "" {
+		v := msg.Header.Get(field)
+		if v == "" {
 			continue
 		}
-		list, err := msg.Header.AddressList(field)
-		if err != nil && !errors.Is(err, mail.ErrHeaderNotPresent) {
+		list, err := addressParser().ParseList(v)
+		if err != nil {
 			return env, fmt.Errorf("%s header: %w", field, err)
 		}
 		for _, a := range list {

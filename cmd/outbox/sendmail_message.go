@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/mail"
 	"strings"
 )
@@ -142,6 +143,16 @@ func addFrom(raw []byte, fields []headerField, from mail.Address) []byte {
 	return append(out, raw...)
 }
 
+// addressParser parses the addresses of header fields whatever charset
+// their encoded-word display names are in. Only the addresses are used,
+// so a name in a charset Go does not decode (windows-1252, ISO-2022-JP,
+// KOI8-R…) is passed through undecoded rather than failing the address.
+func addressParser() *mail.AddressParser {
+	return &mail.AddressParser{WordDecoder: &mime.WordDecoder{
+		CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
+	}}
+}
+
 // parseRecipientList parses an address list as sendmail does: RFC 5322
 // mailboxes and groups, and also bare local names ("root", "root (Cron
 // Daemon)", "Admin <root>"), which are qualified with domain. It returns
@@ -150,7 +161,7 @@ func parseRecipientList(s, domain string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	if list, err := mail.ParseAddressList(s); err == nil {
+	if list, err := addressParser().ParseList(s); err == nil {
 		out := make([]string, len(list))
 		for i, a := range list {
 			out[i] = a.Address
@@ -175,7 +186,7 @@ func parseRecipientList(s, domain string) ([]string, error) {
 // domain.
 func parseMailbox(s, domain string) (*mail.Address, error) {
 	s = strings.TrimSpace(s)
-	if a, err := mail.ParseAddress(s); err == nil {
+	if a, err := addressParser().Parse(s); err == nil {
 		return a, nil
 	}
 	if !strings.Contains(s, "@") && s != "" {
@@ -189,7 +200,7 @@ func parseMailbox(s, domain string) (*mail.Address, error) {
 			}
 			q = s[:end] + "@" + domain + s[end:]
 		}
-		if a, err := mail.ParseAddress(q); err == nil {
+		if a, err := addressParser().Parse(q); err == nil {
 			return a, nil
 		}
 	}

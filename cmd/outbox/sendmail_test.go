@@ -128,6 +128,24 @@ func TestSendmailBodyOnly(t *testing.T) {
 	}
 }
 
+// TestSendmailEncodedNamesInAnyCharset: display names encoded in a
+// charset Go does not decode (windows-1252, ISO-2022-JP as PHP's
+// mb_send_mail writes Japanese) do not make their addresses invalid.
+func TestSendmailEncodedNamesInAnyCharset(t *testing.T) {
+	url := startAPI(t)
+	stdin := "From: =?windows-1252?Q?Andr=E9?= <andre@example.com>\n" +
+		"To: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?= <taro@example.jp>, =?KOI8-R?B?7dXT?= <ivan@example.ru>\n" +
+		"Subject: hi\n\nbody\n"
+	cli(t, map[string]string{"OUTBOX_URL": url}, stdin, "sendmail", "-t", "-i").want(t, exitOK)
+	rec, _ := onlyMessage(t, url)
+	if rec.From != "andre@example.com" {
+		t.Errorf("envelope sender %q, want the From field's address", rec.From)
+	}
+	if got, want := envelopeTo(rec), []string{"taro@example.jp", "ivan@example.ru"}; !slices.Equal(got, want) {
+		t.Errorf("recipients %q, want %q", got, want)
+	}
+}
+
 // TestSendmailBodyRightAfterHeader: a script's "Subject:" line followed
 // straight away by its text is queued with that text as the body, the
 // empty line between them added.
