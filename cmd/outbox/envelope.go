@@ -51,22 +51,43 @@ func envelopeFromHeaders(raw []byte) (headerEnvelope, error) {
 }
 
 // removeHeader returns raw without the header fields named (and their
-// folded continuation lines), leaving every other byte as it was. The
-// header ends at the first blank line, or at the first line that is
-// neither a field nor a continuation (a message without a header).
+// folded continuation lines), leaving every other byte as it was.
 func removeHeader(raw []byte, names ...string) []byte {
-	var out []byte
-	dropping := false
-	rest := raw
-	for len(rest) > 0 {
-		end := bytes.IndexByte(rest, '\n') + 1
-		if end == 0 {
-			end = len(rest)
+	return editHeader(raw, func(name string, field []byte) []byte {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) }) {
+			return nil
 		}
-		line := rest[:end]
+		return field
+	})
+}
+
+// editHeader returns raw with each header field replaced by what edit
+// returns for it: its name, and the field's bytes with its folded
+// continuation lines and line endings. Every other byte stays as it was.
+// The header ends at the first blank line, or at the first line that is
+// neither a field nor a continuation (a message without a header).
+func editHeader(raw []byte, edit func(name string, field []byte) []byte) []byte {
+	var (
+		out   []byte
+		name  string // of the field being read
+		start int    // where it starts in raw
+	)
+	flush := func(end int) {
+		if name != "" {
+			out = append(out, edit(name, raw[start:end])...)
+		}
+		name = ""
+	}
+	for pos := 0; pos < len(raw); {
+		end := bytes.IndexByte(raw[pos:], '\n') + 1
+		if end == 0 {
+			end = len(raw) - pos
+		}
+		line := raw[pos : pos+end]
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			// The blank line ends the header: the body follows unchanged.
-			return append(out, rest...)
+			flush(pos)
+			return append(out, raw[pos:]...)
 		}
 		if line[0] != ' ' && line[0] != '\t' {
 			colon := bytes.IndexByte(line, ':')
@@ -74,16 +95,17 @@ func removeHeader(raw []byte, names ...string) []byte {
 			if colon > 0 {
 				field = string(bytes.TrimRight(line[:colon], " \t"))
 			}
+			flush(pos)
 			if field == "" || strings.ContainsAny(field, " \t") {
 				// Not a header field: no header, or its end.
-				return append(out, rest...)
+				return append(out, raw[pos:]...)
 			}
-			dropping = slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, field) })
+			name, start = field, pos
+		} else if name == "" {
+			out = append(out, line...) // a continuation of nothing
 		}
-		if !dropping {
-			out = append(out, line...)
-		}
-		rest = rest[end:]
+		pos += end
 	}
+	flush(len(raw))
 	return out
 }

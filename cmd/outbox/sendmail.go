@@ -133,6 +133,7 @@ func sendmail(ctx context.Context, e *env, args []string) error {
 	}
 	// Blind copies stay blind: the envelope alone carries them.
 	raw = removeHeader(addFrom(raw, fields, author), "Bcc", "Resent-Bcc")
+	raw = qualifyHeader(raw, domain)
 
 	m := &outbox.Message{Raw: raw, From: outbox.Address{Addr: sender}, IdempotencyKey: newSendmailKey()}
 	for _, r := range dedupe(rcpts) {

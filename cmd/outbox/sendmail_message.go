@@ -143,6 +143,46 @@ func addFrom(raw []byte, fields []headerField, from mail.Address) []byte {
 	return append(out, raw...)
 }
 
+// qualifyHeader returns raw with the bare local names of its address
+// fields (From, Sender, Reply-To, To, Cc) qualified with domain, as
+// sendmail and Postfix do for mail submitted on the machine: cron writes
+// "From: root (Cron Daemon)" and "To: root", which relays refuse once the
+// message has been taken. Fields without such a name keep their bytes;
+// one with it is written again, its addresses as net/mail formats them.
+func qualifyHeader(raw []byte, domain string) []byte {
+	return editHeader(raw, func(name string, field []byte) []byte {
+		switch strings.ToLower(name) {
+		case "from", "sender", "reply-to", "to", "cc":
+		default:
+			return field
+		}
+		value := strings.TrimSpace(string(field[len(name)+1:]))
+		value = strings.NewReplacer("\r\n", "", "\n", "").Replace(value) // unfold
+		parts := splitAddressList(value)
+		bare := false
+		var list []string
+		for _, p := range parts {
+			if strings.TrimSpace(p) == "" {
+				continue
+			}
+			a, err := parseMailbox(p, domain)
+			if err != nil {
+				return field // a group, or not an address: as it was
+			}
+			bare = bare || !strings.Contains(p, "@")
+			list = append(list, a.String())
+		}
+		if !bare {
+			return field
+		}
+		eol := "\n"
+		if bytes.HasSuffix(field, []byte("\r\n")) {
+			eol = "\r\n"
+		}
+		return []byte(name + ": " + strings.Join(list, ", ") + eol)
+	})
+}
+
 // addressParser parses the addresses of header fields whatever charset
 // their encoded-word display names are in. Only the addresses are used,
 // so a name in a charset Go does not decode (windows-1252, ISO-2022-JP,

@@ -90,6 +90,8 @@ func TestSendmailCron(t *testing.T) {
 	url := startAPI(t)
 	stdin := "From: root (Cron Daemon)\n" +
 		"To: root\n" +
+		"Reply-To: \"(Cron Daemon)\" <root>\n" +
+		"Cc:  Ops <ops@example.com>,\n ann@example.com\n" +
 		"Subject: Cron <root@web1> /usr/local/bin/backup\n" +
 		"\n" +
 		"backup: 3 files\n" +
@@ -104,8 +106,18 @@ func TestSendmailCron(t *testing.T) {
 	if !strings.HasSuffix(raw, "\r\n\r\nbackup: 3 files\r\n.\r\ndone\r\n") {
 		t.Errorf("with -i, the message ends at end of input:\n%q", raw)
 	}
-	if !strings.Contains(raw, "\r\nFrom: root (Cron Daemon)\r\n") {
-		t.Errorf("the From field was changed:\n%s", raw)
+	// Bare local names in address fields are qualified, as sendmail and
+	// Postfix do, so that relays take the message; other fields keep
+	// their bytes.
+	for _, want := range []string{
+		"\r\nFrom: \"Cron Daemon\" <root@web1.example.com>\r\n",
+		"\r\nTo: <root@web1.example.com>\r\n",
+		"\r\nReply-To: \"(Cron Daemon)\" <root@web1.example.com>\r\n",
+		"\r\nCc:  Ops <ops@example.com>,\r\n ann@example.com\r\n",
+	} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("queued message lacks %q:\n%s", want, raw)
+		}
 	}
 }
 
