@@ -30,8 +30,9 @@ type headerField struct {
 
 // stripHeader appends msg to dst without the fields that must not be
 // stored: Bcc and Resent-Bcc (dropped) and the X-Outbox-* control fields
-// (dropped and returned in order; X-Outbox-Original-Recipients is kept). A removed field goes with its folded
-// continuation lines; every other byte of msg is kept as it is.
+// (dropped and returned in order; X-Outbox-Original-Recipients is kept).
+// A removed field goes with its folded continuation lines; every other
+// byte of msg is kept as it is.
 //
 // The header ends at the first empty line, or at the first line that is
 // neither a header field ("name:" with a printable name, optionally

@@ -156,7 +156,7 @@ func qualifyHeader(raw []byte, domain string) []byte {
 		default:
 			return field
 		}
-		value := strings.TrimSpace(string(field[len(name)+1:]))
+		value := strings.TrimSpace(string(field[bytes.IndexByte(field, ':')+1:]))
 		value = strings.NewReplacer("\r\n", "", "\n", "").Replace(value) // unfold
 		parts := splitAddressList(value)
 		bare := false

@@ -139,3 +139,14 @@ func FuzzParseRecipientList(f *testing.F) {
 		}
 	})
 }
+
+// TestQualifyHeader: a bare local name is qualified in any address field,
+// however its name is written before the colon; other fields keep their
+// bytes.
+func TestQualifyHeader(t *testing.T) {
+	in := "From  : root (Cron Daemon)\nsubject: x\nTO: ann@example.com\n\nTo: body\n"
+	want := "From: \"Cron Daemon\" <root@host.example>\nsubject: x\nTO: ann@example.com\n\nTo: body\n"
+	if got := string(qualifyHeader([]byte(in), "host.example")); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
